@@ -1,0 +1,100 @@
+/**
+ * Widget protocol v1: the only types shared by the browser client (src/client, src/element)
+ * and the proxy (src/server). Public API: third parties implement clients against it.
+ */
+
+export const PROTOCOL_VERSION = 1;
+
+/** `POST /v1/chat` request body. */
+export interface ChatRequest {
+  session_id: string;
+  visitor_id?: string;
+  message: string;
+  metadata?: Record<string, unknown>;
+}
+
+/** `GET /v1/agent` answer: display info only. */
+export interface AgentInfo {
+  name: string;
+  role: string;
+}
+
+export type MessageRole = 'user' | 'assistant';
+
+/** One stored message as `GET /v1/sessions/{id}/messages` returns it. */
+export interface StoredMessage {
+  id: string;
+  role: MessageRole;
+  content: string;
+  created_at: string;
+}
+
+export interface HistoryResponse {
+  messages: StoredMessage[];
+}
+
+export type FinishReason = 'stop' | 'length' | 'model_length' | 'error' | 'tool_calls' | 'aborted' | 'timeout';
+
+/** SSE events of `POST /v1/chat`, in order: start, delta*, then done | error. */
+export interface StartEvent {
+  conversation_id: string;
+  message_id: string;
+}
+export interface DeltaEvent {
+  text: string;
+}
+export interface DoneEvent {
+  message_id: string;
+  tokens_used: number;
+  response_time_ms: number;
+  finish_reason: FinishReason;
+}
+export interface ErrorEventData {
+  code: ErrorCode;
+  message: string;
+  request_id?: string;
+}
+export interface ChatEventMap {
+  start: StartEvent;
+  delta: DeltaEvent;
+  done: DoneEvent;
+  error: ErrorEventData;
+}
+export type ChatEventName = keyof ChatEventMap;
+
+/** Every error code of the protocol, with the HTTP status it travels with before a stream starts. */
+export const ERROR_STATUS = {
+  invalid_request: 400,
+  invalid_api_key: 401,
+  agent_inactive: 403,
+  origin_not_allowed: 403,
+  not_found: 404,
+  payload_too_large: 413,
+  rate_limited: 429,
+  internal_error: 500,
+  upstream_error: 502,
+  unavailable: 503,
+  upstream_timeout: 504,
+} as const;
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/** JSON body of every error answered before a stream starts. */
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; field?: string; request_id?: string; retry_after?: number };
+}
+
+/** Header that carries the widget's key. */
+export const API_KEY_HEADER = 'X-Api-Key';
+/** Header the proxy answers with on every response, also inside SSE error events. */
+export const REQUEST_ID_HEADER = 'X-Request-Id';
+
+/** Input limits the proxy enforces (defaults; the server may be configured tighter or looser). */
+export const LIMITS = {
+  messageChars: 4000,
+  bodyBytes: 32 * 1024,
+  metadataBytes: 4 * 1024,
+  metadataKeys: 32,
+  metadataDepth: 3,
+  idPattern: /^[A-Za-z0-9_-]{8,255}$/,
+  historyLimitMax: 200,
+} as const;

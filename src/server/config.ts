@@ -1,0 +1,83 @@
+/**
+ * Proxy configuration, read from a plain env record so Node (process.env) and Deno (Deno.env.toObject())
+ * share it. Env names are public API (DESIGN.md).
+ */
+export interface Config {
+  port: number;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  supabaseUrl: string | undefined;
+  /** Resolved from SUPABASE_SECRET_KEYS.default, then SUPABASE_SECRET_KEY, then SUPABASE_SERVICE_ROLE_KEY. */
+  supabaseKey: string | undefined;
+  mistralApiKey: string | undefined;
+  mistralBaseUrl: string;
+  /** Trust X-Forwarded-For for the client IP (only behind a proxy you control). */
+  trustProxy: boolean;
+  limits: {
+    messageChars: number;
+    bodyBytes: number;
+    historyMessages: number;
+    historyChars: number;
+  };
+  timeouts: {
+    /** Request sent → first byte from upstream. */
+    firstByteMs: number;
+    /** Longest silence between two upstream chunks. */
+    idleMs: number;
+    /** Whole reply; below Supabase's 150 s wall clock. */
+    totalMs: number;
+  };
+  retries: { max: number; maxDelayMs: number };
+  /** Seconds a closing server lets open streams run before aborting them. */
+  shutdownGraceMs: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
+  return n;
+}
+
+/** SUPABASE_SECRET_KEYS is a JSON object of named keys: `{"default":"sb_secret_…"}`. */
+export function resolveSupabaseKey(env: Env): string | undefined {
+  const keys = env.SUPABASE_SECRET_KEYS;
+  if (keys) {
+    try {
+      const parsed = JSON.parse(keys) as Record<string, unknown>;
+      if (typeof parsed.default === 'string' && parsed.default) return parsed.default;
+    } catch {
+      // fall through to the single-key variables
+    }
+  }
+  return env.SUPABASE_SECRET_KEY || env.SUPABASE_SERVICE_ROLE_KEY || undefined;
+}
+
+export function loadConfig(env: Env): Config {
+  return {
+    port: int(env, 'PORT', 8787),
+    dataDir: env.DATA_DIR || './.data',
+    databaseUrl: env.DATABASE_URL || env.SUPABASE_DB_URL || undefined,
+    supabaseUrl: env.SUPABASE_URL || undefined,
+    supabaseKey: resolveSupabaseKey(env),
+    mistralApiKey: env.MISTRAL_API_KEY || undefined,
+    mistralBaseUrl: (env.MISTRAL_BASE_URL || 'https://api.mistral.ai').replace(/\/+$/, '').replace(/\/v1$/, ''),
+    trustProxy: env.TRUST_PROXY === '1' || env.TRUST_PROXY === 'true',
+    limits: {
+      messageChars: int(env, 'MAX_MESSAGE_CHARS', 4000),
+      bodyBytes: int(env, 'MAX_BODY_BYTES', 32 * 1024),
+      historyMessages: int(env, 'HISTORY_MESSAGES', 20),
+      historyChars: int(env, 'HISTORY_CHARS', 24000),
+    },
+    timeouts: {
+      firstByteMs: int(env, 'UPSTREAM_FIRST_BYTE_MS', 30_000),
+      idleMs: int(env, 'UPSTREAM_IDLE_MS', 30_000),
+      totalMs: int(env, 'UPSTREAM_TOTAL_MS', 120_000),
+    },
+    retries: { max: int(env, 'UPSTREAM_RETRIES', 2), maxDelayMs: int(env, 'UPSTREAM_RETRY_MAX_MS', 8_000) },
+    shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 5_000),
+  };
+}

@@ -1,0 +1,89 @@
+import type { StoredMessage } from '../../protocol.ts';
+
+/** What the proxy needs of an agent to call Mistral (never sent to a visitor). */
+export interface AgentSettings {
+  id: string;
+  name: string;
+  role: string;
+  instructions: string | null;
+  model: string;
+  temperature: number | null;
+  max_tokens: number | null;
+  top_p: number | null;
+}
+
+/** What `GET /v1/agent` and the CORS/origin check need. */
+export interface AgentPublic {
+  id: string;
+  name: string;
+  role: string;
+  is_active: boolean;
+  /** null or empty = any origin (added by the abuse-control migration; null before it). */
+  allowed_origins: string[] | null;
+}
+
+export interface HistoryItem {
+  role: 'user' | 'assistant';
+  content: string;
+}
+
+export interface BeginTurnInput {
+  apiKey: string;
+  /** The request's Origin header, or null (server-to-server callers send none). */
+  origin: string | null;
+  /** Client IP for per-IP limits, or null when unknown. */
+  clientIp: string | null;
+  sessionId: string;
+  visitorId: string | null;
+  metadata: Record<string, unknown>;
+  /** The visitor's message. */
+  content: string;
+  /** Bounds on the history sent to Mistral: at most this many messages and characters (newest kept). */
+  historyLimit: number;
+  historyChars: number;
+}
+
+export type BeginTurnRefusal = 'invalid_api_key' | 'agent_inactive' | 'origin_not_allowed' | 'rate_limited';
+
+export type BeginTurnResult =
+  | {
+      ok: true;
+      conversationId: string;
+      userMessageId: string;
+      agent: AgentSettings;
+      /** Oldest first, ending with the message just stored. */
+      history: HistoryItem[];
+    }
+  | { ok: false; code: BeginTurnRefusal; retryAfter?: number; message?: string };
+
+export interface EndTurnInput {
+  conversationId: string;
+  userMessageId: string;
+  /** The assistant reply as relayed (may be partial after Stop, a cut or a timeout). */
+  content: string;
+  /** Billed prompt tokens: stored on the user message. */
+  promptTokens: number | null;
+  /** Billed completion tokens: stored on the assistant message. */
+  completionTokens: number | null;
+  /** Request received → last token relayed. */
+  responseTimeMs: number;
+}
+
+/**
+ * One interface, two adapters (SqlStore over PGlite/pg, SupabaseStore over supabase-js `.rpc()`).
+ * Each method is ONE database round trip: the logic lives in SQL functions (supabase/migrations).
+ */
+export interface Store {
+  readonly kind: 'pglite' | 'postgres' | 'supabase';
+  /** null when no agent has this key. */
+  agentByKey(apiKey: string): Promise<AgentPublic | null>;
+  /** Verifies the key and limits, upserts the conversation, stores the user message, returns settings + history. */
+  beginTurn(input: BeginTurnInput): Promise<BeginTurnResult>;
+  /** Stores the assistant message and the billed tokens; returns the assistant message id. */
+  endTurn(input: EndTurnInput): Promise<{ messageId: string }>;
+  /** This agent's messages for a session, oldest first; [] for an unknown session. */
+  history(agentId: string, sessionId: string, limit: number): Promise<StoredMessage[]>;
+  /** Throws when the database does not answer. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
