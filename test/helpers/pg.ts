@@ -1,0 +1,64 @@
+/**
+ * Real PostgreSQL for tests: one uniquely named database per suite, dropped after.
+ * Server: TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres, trust auth).
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+
+export const adminUrl = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/** Why real-PostgreSQL suites skip; shown by the test runner. */
+export const pgSkipReason = `PostgreSQL unreachable at ${adminUrl.replace(/\/\/[^@]*@/, '//')} (set TEST_PG_URL): real-PostgreSQL tests skipped`;
+
+let available: Promise<boolean> | undefined;
+
+/** Whether the test server answers (checked once per process). */
+export function pgAvailable(): Promise<boolean> {
+  available ??= (async () => {
+    const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 3000 });
+    try {
+      await client.connect();
+      await client.query('select 1');
+      return true;
+    } catch {
+      return false;
+    } finally {
+      await client.end().catch(() => {});
+    }
+  })();
+  return available;
+}
+
+/** For `describe(name, { skip: await pgSkip() }, …)`: false when reachable, else the reason. */
+export async function pgSkip(): Promise<string | false> {
+  return (await pgAvailable()) ? false : pgSkipReason;
+}
+
+export interface TestDatabase {
+  name: string;
+  url: string;
+  drop(): Promise<void>;
+}
+
+async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A fresh empty database (from template0, so concurrent creations never wait on template1). */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const name = `mac_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+  await admin((c) => c.query(`create database "${name}" template template0`));
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    name,
+    url: url.toString(),
+    drop: () => admin((c) => c.query(`drop database if exists "${name}" with (force)`)).then(() => {}),
+  };
+}
