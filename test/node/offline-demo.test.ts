@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { isAbortError } from '../../src/server/upstream/mistral.ts';
+import { createOfflineDemoUpstream, offlineDemoFetch } from '../../src/server/upstream/offline-demo.ts';
+import type { UpstreamRequest } from '../../src/server/upstream/upstream.ts';
+import { estimateTokens } from '../../src/server/upstream/wire-format.ts';
+
+const REQ: UpstreamRequest = {
+  model: 'mistral-small-latest',
+  messages: [
+    { role: 'system', content: 'You are helpful.' },
+    { role: 'user', content: 'What can you do?' },
+  ],
+};
+
+async function collect(gen: AsyncGenerator<string, unknown, void>) {
+  const deltas: string[] = [];
+  for (let next = await gen.next(); ; next = await gen.next()) {
+    if (next.done) return { deltas, result: next.value };
+    deltas.push(next.value);
+  }
+}
+
+describe('offline demo model', () => {
+  it('streams a markdown reply that says it comes from the offline demo and echoes the visitor', async () => {
+    const demo = createOfflineDemoUpstream({ chunkDelayMs: 0 });
+    assert.equal(demo.kind, 'offline-demo');
+    const { deltas, result } = await collect(demo.stream(REQ, { signal: new AbortController().signal, requestId: 'r' }));
+    const text = deltas.join('');
+    assert.ok(deltas.length > 20, 'arrives in many small chunks');
+    assert.match(text, /^## /m, 'a heading');
+    assert.match(text, /^- /m, 'a list');
+    assert.match(text, /\*\*[^*]+\*\*/, 'bold text');
+    assert.match(text, /```sh\n[\s\S]+\n```/, 'a fenced code block');
+    assert.match(text, /\]\(https:\/\/docs\.mistral\.ai\)/, 'a link to the Mistral docs');
+    assert.match(text, /offline demo/i);
+    assert.match(text, /MISTRAL_API_KEY/);
+    assert.match(text, /What can you do\?/, 'echoes the last user message');
+    assert.deepEqual(result, { finishReason: 'stop', promptTokens: estimateTokens('You are helpful.') + estimateTokens('What can you do?'), completionTokens: estimateTokens(text) });
+  });
+
+  it('echoes only a short, single-line part of a long message', async () => {
+    const demo = createOfflineDemoUpstream({ chunkDelayMs: 0 });
+    const long = `first line\nsecond ${'x'.repeat(500)}`;
+    const { deltas } = await collect(demo.stream({ model: 'm', messages: [{ role: 'user', content: long }] }, { signal: new AbortController().signal, requestId: 'r' }));
+    const text = deltas.join('');
+    assert.ok(text.includes('first line second xxx'));
+    assert.ok(!text.includes('x'.repeat(100)));
+  });
+
+  it('paces the reply with the chunk delay', async () => {
+    const demo = createOfflineDemoUpstream({ chunkDelayMs: 5, chunkSize: 100 });
+    const t0 = performance.now();
+    const { deltas } = await collect(demo.stream(REQ, { signal: new AbortController().signal, requestId: 'r' }));
+    assert.ok(performance.now() - t0 >= deltas.length * 4, 'each chunk waits for the delay');
+  });
+
+  it('stops streaming as soon as the caller aborts', async () => {
+    const demo = createOfflineDemoUpstream({ chunkDelayMs: 300 });
+    const ac = new AbortController();
+    const gen = demo.stream(REQ, { signal: ac.signal, requestId: 'r' });
+    const first = await gen.next();
+    assert.equal(first.done, false);
+    const t0 = performance.now();
+    ac.abort();
+    await assert.rejects(gen.next(), (err) => isAbortError(err));
+    assert.ok(performance.now() - t0 < 150, 'the abort ends the stream without waiting for the next chunk');
+  });
+
+  it('answers 422 like Mistral to a body with unknown fields', async () => {
+    const res = await offlineDemoFetch(0, 8)('http://demo/v1/chat/completions', {
+      method: 'POST',
+      body: JSON.stringify({ model: 'm', messages: [], stream: true, max_completion_tokens: 3 }),
+    });
+    assert.equal(res.status, 422);
+    const body = (await res.json()) as { message: { detail: { loc: string[] }[] } };
+    assert.deepEqual(body.message.detail[0]?.loc, ['body', 'max_completion_tokens']);
+  });
+
+  it('speaks the recorded SSE wire format', async () => {
+    const res = await offlineDemoFetch(0, 8)('http://demo/v1/chat/completions', {
+      method: 'POST',
+      body: JSON.stringify({ model: 'demo-model', messages: [{ role: 'user', content: 'hi' }], stream: true }),
+    });
+    assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
+    const raw = await res.text();
+    const frames = raw.split('\n\n').filter(Boolean);
+    assert.equal(frames.at(-1), 'data: [DONE]');
+    const chunks = frames.slice(0, -1).map((f) => JSON.parse(f.replace(/^data: /, '')));
+    assert.deepEqual(chunks[0].choices[0], { index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null });
+    assert.equal(chunks[0].object, 'chat.completion.chunk');
+    assert.equal(chunks[0].model, 'demo-model');
+    assert.match(chunks[0].id, /^[0-9a-f]{32}$/);
+    const last = chunks.at(-1);
+    assert.equal(last.choices[0].finish_reason, 'stop');
+    assert.equal(typeof last.usage.prompt_tokens, 'number');
+    assert.equal(last.usage.total_tokens, last.usage.prompt_tokens + last.usage.completion_tokens);
+  });
+});
