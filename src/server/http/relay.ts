@@ -1,0 +1,188 @@
+import type { SSEStreamingApi } from 'hono/streaming';
+import type { ChatEventMap, ChatEventName, ErrorEventData, FinishReason } from '../../protocol.ts';
+import { ApiError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { AgentSettings, BeginTurnResult, HistoryItem, Store } from '../store/store.ts';
+import type { Upstream, UpstreamRequest, UpstreamResult } from '../upstream/upstream.ts';
+import { describeError, storeCall } from './store-call.ts';
+import type { Turn } from './turns.ts';
+
+/**
+ * One chat turn after `beginTurn` stored the user message: relay the upstream reply as SSE events
+ * (start, delta*, then done | error) and store what was relayed with `endTurn`, whatever happens:
+ * a full reply, an upstream failure after some text, the visitor leaving or pressing Stop, a server shutdown.
+ * Never rejects: every failure ends as an `error` event (when someone still listens) and a log line.
+ */
+
+type Begun = Extract<BeginTurnResult, { ok: true }>;
+
+export interface RelayInput {
+  stream: SSEStreamingApi;
+  turn: Turn;
+  begun: Begun;
+  store: Store;
+  upstream: Upstream;
+  log: Logger;
+  requestId: string;
+  /** performance.now() when the request arrived. */
+  receivedAt: number;
+  /** The request's signal: aborts when the visitor closes the tab or presses Stop. */
+  clientSignal: AbortSignal;
+}
+
+/** How long a closing server keeps trying to deliver the last event of an aborted turn. */
+const SHUTDOWN_WRITE_MS = 1_000;
+
+const FINISH_REASONS: ReadonlySet<string> = new Set<FinishReason>([
+  'stop',
+  'length',
+  'model_length',
+  'error',
+  'tool_calls',
+  'aborted',
+  'timeout',
+]);
+
+export function upstreamRequest(agent: AgentSettings, history: HistoryItem[]): UpstreamRequest {
+  const messages: UpstreamRequest['messages'] = [];
+  if (agent.instructions?.trim()) messages.push({ role: 'system', content: agent.instructions });
+  for (const m of history) messages.push({ role: m.role, content: m.content });
+  const req: UpstreamRequest = { model: agent.model, messages };
+  if (agent.temperature !== null) req.temperature = Number(agent.temperature);
+  if (agent.max_tokens !== null) req.max_tokens = Number(agent.max_tokens);
+  if (agent.top_p !== null) req.top_p = Number(agent.top_p);
+  return req;
+}
+
+/** Rejects as soon as `signal` aborts, so a silent upstream cannot hold a turn that was stopped. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    promise.catch(() => {}); // nobody waits for it any more
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+interface Pumped {
+  text: string;
+  lastTokenAt: number | null;
+  result: UpstreamResult | null;
+  error: unknown;
+}
+
+async function pump(
+  input: RelayInput,
+  send: (text: string) => Promise<unknown>,
+): Promise<Pumped> {
+  const { turn, upstream, begun, requestId } = input;
+  let text = '';
+  let lastTokenAt: number | null = null;
+  let gen: AsyncGenerator<string, UpstreamResult, void> | undefined;
+  try {
+    gen = upstream.stream(upstreamRequest(begun.agent, begun.history), { signal: turn.signal, requestId });
+    for (;;) {
+      if (turn.signal.aborted) throw turn.signal.reason;
+      const step = await untilAborted(gen.next(), turn.signal);
+      if (step.done) return { text, lastTokenAt, result: step.value, error: null };
+      if (!step.value) continue;
+      text += step.value;
+      lastTokenAt = performance.now();
+      await send(step.value);
+    }
+  } catch (error) {
+    // Let the generator clean up (close its upstream body) without waiting for it.
+    gen?.return({ finishReason: 'aborted', promptTokens: null, completionTokens: null }).catch(() => {});
+    return { text, lastTokenAt, result: null, error };
+  }
+}
+
+function errorEvent(err: unknown, requestId: string, log: Logger): ErrorEventData {
+  if (err instanceof ApiError) return { code: err.code, message: err.message, request_id: requestId };
+  log.error('upstream failed unexpectedly', { request_id: requestId, error: describeError(err) });
+  return { code: 'upstream_error', message: 'The assistant could not answer. Please try again.', request_id: requestId };
+}
+
+export async function relayTurn(input: RelayInput): Promise<void> {
+  const { stream, turn, begun, store, log, requestId, receivedAt, clientSignal } = input;
+  const send = <K extends ChatEventName>(event: K, data: ChatEventMap[K]) =>
+    stream.writeSSE({ event, data: JSON.stringify(data) });
+
+  // The visitor left or pressed Stop: abort the upstream call, and cancel our side of the response so a
+  // write waiting on a reader that is gone returns at once.
+  const onClientGone = () => {
+    turn.abort('client');
+    stream.abort();
+  };
+  stream.onAbort(() => turn.abort('client'));
+  if (clientSignal.aborted) onClientGone();
+  else clientSignal.addEventListener('abort', onClientGone, { once: true });
+  // A closing server gives the last event a moment, then lets go of a reader that does not read.
+  let shutdownTimer: ReturnType<typeof setTimeout> | undefined;
+  turn.signal.addEventListener('abort', () => {
+    if (turn.abortReason === 'shutdown') shutdownTimer = setTimeout(() => stream.abort(), SHUTDOWN_WRITE_MS);
+  });
+
+  const endTurn = (content: string, result: UpstreamResult | null, responseTimeMs: number) =>
+    storeCall(log, requestId, 'endTurn', () =>
+      store.endTurn({
+        conversationId: begun.conversationId,
+        userMessageId: begun.userMessageId,
+        content,
+        promptTokens: result?.promptTokens ?? null,
+        completionTokens: result?.completionTokens ?? null,
+        responseTimeMs,
+      }),
+    );
+
+  try {
+    await send('start', { conversation_id: begun.conversationId, message_id: begun.userMessageId });
+    const { text, lastTokenAt, result, error } = await pump(input, (t) => send('delta', { text: t }));
+    const responseTimeMs = Math.max(0, Math.round((lastTokenAt ?? performance.now()) - receivedAt));
+
+    if (result) {
+      // The whole reply was relayed: store it with its billed tokens, even if the visitor left just now.
+      const { messageId } = await endTurn(text, result, responseTimeMs);
+      await send('done', {
+        message_id: messageId,
+        tokens_used: result.completionTokens ?? 0,
+        response_time_ms: responseTimeMs,
+        finish_reason: FINISH_REASONS.has(result.finishReason) ? (result.finishReason as FinishReason) : 'stop',
+      });
+      return;
+    }
+
+    // Stopped or failed: keep what the visitor already saw; nothing relayed means no assistant message.
+    const stored = text ? await endTurn(text, null, responseTimeMs) : null;
+    const reason = turn.abortReason;
+    if (reason === 'client') {
+      log.info('chat stopped by the visitor', { request_id: requestId, relayed_chars: text.length });
+    } else if (reason === 'shutdown') {
+      await (stored
+        ? send('done', { message_id: stored.messageId, tokens_used: 0, response_time_ms: responseTimeMs, finish_reason: 'aborted' })
+        : send('error', {
+            code: 'unavailable',
+            message: 'The server is restarting. Please send your message again.',
+            request_id: requestId,
+          }));
+    } else {
+      const event = errorEvent(error, requestId, log);
+      log.warn('upstream failed', { request_id: requestId, code: event.code, relayed_chars: text.length });
+      await send('error', event);
+    }
+  } catch (err) {
+    // endTurn failed (database down): the visitor has the text but it is not stored; say so.
+    if (!(err instanceof ApiError)) log.error('chat turn failed', { request_id: requestId, error: describeError(err) });
+    await send('error', {
+      code: err instanceof ApiError ? err.code : 'internal_error',
+      message: 'Your reply could not be saved. Please try again.',
+      request_id: requestId,
+    });
+  } finally {
+    clientSignal.removeEventListener('abort', onClientGone);
+    clearTimeout(shutdownTimer);
+  }
+}

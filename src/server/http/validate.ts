@@ -1,0 +1,147 @@
+import { z } from 'zod';
+import { LIMITS } from '../../protocol.ts';
+import { ApiError } from '../errors.ts';
+
+/**
+ * Input validation at the edge: zod schemas whose first issue becomes our 400 `invalid_request`,
+ * with `error.field` naming the top-level field and a message that names it too.
+ */
+
+/** U+0000 (PostgreSQL rejects it in text and jsonb) or a lone UTF-16 surrogate (not valid Unicode). */
+const BAD_TEXT = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+export function hasBadText(s: string): boolean {
+  return BAD_TEXT.test(s);
+}
+
+const badTextMessage = (field: string) => `${field} must not contain NUL characters or invalid Unicode`;
+
+function requiredString(field: string) {
+  return z.string({ error: (iss) => (iss.input === undefined ? `${field} is required` : `${field} must be a string`) });
+}
+
+function idSchema(field: string) {
+  return requiredString(field).regex(LIMITS.idPattern, {
+    error: `${field} must be 8 to 255 characters among A-Z, a-z, 0-9, "_" and "-"`,
+  });
+}
+
+/** Characters as a person counts them (code points), not UTF-16 units. */
+const charCount = (s: string) => {
+  let n = 0;
+  for (const _ of s) n++;
+  return n;
+};
+
+const byteLength = (s: string) => new TextEncoder().encode(s).length;
+
+function depthOf(value: unknown): number {
+  if (value === null || typeof value !== 'object') return 0;
+  const children = Array.isArray(value) ? value : Object.values(value);
+  let deepest = 0;
+  for (const child of children) deepest = Math.max(deepest, depthOf(child));
+  return 1 + deepest;
+}
+
+/** Walks every key and string value; true when one holds NUL or a lone surrogate. */
+function containsBadText(value: unknown): boolean {
+  if (typeof value === 'string') return hasBadText(value);
+  if (value === null || typeof value !== 'object') return false;
+  if (Array.isArray(value)) return value.some(containsBadText);
+  return Object.entries(value).some(([k, v]) => hasBadText(k) || containsBadText(v));
+}
+
+function metadataProblem(value: unknown): string | null {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'metadata must be a JSON object';
+  if (Object.keys(value).length > LIMITS.metadataKeys) return `metadata must have at most ${LIMITS.metadataKeys} keys`;
+  if (depthOf(value) > LIMITS.metadataDepth) return `metadata must be nested at most ${LIMITS.metadataDepth} levels deep`;
+  if (containsBadText(value)) return badTextMessage('metadata');
+  if (byteLength(JSON.stringify(value)) > LIMITS.metadataBytes) {
+    return `metadata must be at most ${LIMITS.metadataBytes} bytes as JSON`;
+  }
+  return null;
+}
+
+export interface ChatInput {
+  sessionId: string;
+  visitorId: string | null;
+  message: string;
+  metadata: Record<string, unknown>;
+}
+
+export function chatBodySchema(limits: { messageChars: number }) {
+  return z.object(
+    {
+      session_id: idSchema('session_id'),
+      // null is accepted as "absent" for the optional fields: some clients serialise unset fields that way.
+      visitor_id: idSchema('visitor_id').nullish(),
+      message: requiredString('message')
+        .refine((s) => !hasBadText(s), { error: badTextMessage('message') })
+        .refine((s) => s.trim() !== '', { error: 'message must not be empty' })
+        .refine((s) => charCount(s) <= limits.messageChars, {
+          error: `message must be at most ${limits.messageChars} characters`,
+        }),
+      metadata: z
+        .unknown()
+        .superRefine((value, ctx) => {
+          if (value === undefined || value === null) return;
+          const problem = metadataProblem(value);
+          if (problem) ctx.addIssue({ code: 'custom', message: problem });
+        })
+        .optional(),
+    },
+    { error: 'the body must be a JSON object' },
+  );
+}
+
+function toApiError(error: z.ZodError): ApiError {
+  const issue = error.issues[0];
+  const field = issue?.path[0];
+  return new ApiError('invalid_request', issue?.message ?? 'invalid request', {
+    field: typeof field === 'string' ? field : undefined,
+  });
+}
+
+/** Parses the raw body text of `POST /v1/chat`; throws ApiError 400 naming the field. */
+export function parseChatBody(text: string, limits: { messageChars: number }): ChatInput {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new ApiError('invalid_request', 'the body must be valid JSON');
+  }
+  const parsed = chatBodySchema(limits).safeParse(json);
+  if (!parsed.success) throw toApiError(parsed.error);
+  const { session_id, visitor_id, message, metadata } = parsed.data;
+  return {
+    sessionId: session_id,
+    visitorId: visitor_id ?? null,
+    message,
+    metadata: (metadata ?? {}) as Record<string, unknown>,
+  };
+}
+
+/** `session_id` in a URL path. */
+export function parseSessionId(raw: string): string {
+  const parsed = idSchema('session_id').safeParse(raw);
+  if (parsed.success) return parsed.data;
+  throw new ApiError('invalid_request', parsed.error.issues[0]?.message ?? 'invalid session_id', { field: 'session_id' });
+}
+
+const limitSchema = z
+  .string()
+  .regex(/^\d{1,4}$/)
+  .transform(Number)
+  .pipe(z.number().int().min(1).max(LIMITS.historyLimitMax));
+
+/** `?limit=N` of the history endpoint: default 50, 1..200. */
+export function parseHistoryLimit(raw: string | undefined): number {
+  if (raw === undefined) return 50;
+  const parsed = limitSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ApiError('invalid_request', `limit must be an integer from 1 to ${LIMITS.historyLimitMax}`, {
+      field: 'limit',
+    });
+  }
+  return parsed.data;
+}
