@@ -1,0 +1,111 @@
+/**
+ * Store over supabase-js `.rpc()`: each method is ONE HTTP call to PostgREST, which runs the same SQL
+ * functions as SqlStore (supabase/migrations/00002_proxy_functions.sql) as `service_role`.
+ * Runtime-neutral (fetch only): this is the adapter the Supabase Edge Function uses.
+ * Errors (network, PostgREST, SQL) are thrown; the app answers 503 `unavailable`.
+ */
+import { createClient, type SupabaseClient, type SupabaseClientOptions } from '@supabase/supabase-js';
+import type { StoredMessage } from '../../protocol.ts';
+import { toAgentPublic, toBeginTurnResult, type BeginTurnRow } from './sql-store.ts';
+import type { AgentPublic, BeginTurnInput, BeginTurnResult, EndTurnInput, Store } from './store.ts';
+
+export interface SupabaseStoreOptions {
+  /** `https://<ref>.supabase.co` (SUPABASE_URL). */
+  url: string;
+  /** A secret key (`sb_secret_…`) or the legacy service-role JWT: the functions are granted to service_role only. */
+  key: string;
+  /** Replaces global fetch (tests, instrumentation). */
+  fetch?: typeof fetch;
+}
+
+/** A failed RPC, with PostgREST's code (SQLSTATE or PGRST…) kept for logs. */
+export class SupabaseRpcError extends Error {
+  readonly code: string | undefined;
+  constructor(fn: string, err: { message?: string; code?: string; details?: string | null; hint?: string | null }) {
+    super(`supabase rpc ${fn} failed${err.code ? ` (${err.code})` : ''}: ${err.message ?? 'unknown error'}`);
+    this.name = 'SupabaseRpcError';
+    this.code = err.code;
+  }
+}
+
+// A key no agent can have (keys this package issues match /^mac_[A-Za-z0-9_-]{43}$/): ping stays a cheap
+// index lookup that proves PostgREST, the database and the grants all answer.
+const PING_KEY = 'mac_ping!';
+
+// supabase-js builds a Realtime client eagerly and, on Node 20 (no global WebSocket), throws while doing
+// so unless a transport is given. We never open a channel: hand it one that refuses to connect.
+class NoRealtime {
+  constructor() {
+    throw new Error('mistral-agent-chat does not use Supabase Realtime');
+  }
+}
+type RealtimeTransport = NonNullable<NonNullable<SupabaseClientOptions<'public'>['realtime']>['transport']>;
+
+export class SupabaseStore implements Store {
+  readonly kind = 'supabase' as const;
+  readonly #client: SupabaseClient;
+
+  constructor(opts: SupabaseStoreOptions) {
+    this.#client = createClient(opts.url, opts.key, {
+      // A server holding a secret key: no user session to keep or refresh.
+      auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+      realtime: { transport: NoRealtime as unknown as RealtimeTransport },
+      ...(opts.fetch ? { global: { fetch: opts.fetch } } : {}),
+    });
+  }
+
+  async #rpc<T>(fn: string, args: Record<string, unknown>): Promise<T> {
+    const { data, error } = await this.#client.rpc(fn, args);
+    if (error) throw new SupabaseRpcError(fn, error);
+    return data as T;
+  }
+
+  async agentByKey(apiKey: string): Promise<AgentPublic | null> {
+    return toAgentPublic(await this.#rpc<AgentPublic | null>('agent_by_key', { p_api_key: apiKey }));
+  }
+
+  async beginTurn(input: BeginTurnInput): Promise<BeginTurnResult> {
+    const row = await this.#rpc<BeginTurnRow | null>('begin_turn', {
+      p_api_key: input.apiKey,
+      p_origin: input.origin,
+      p_client_ip: input.clientIp,
+      p_session_id: input.sessionId,
+      p_visitor_id: input.visitorId,
+      p_metadata: input.metadata ?? {},
+      p_content: input.content,
+      p_history_limit: input.historyLimit,
+      p_history_chars: input.historyChars,
+    });
+    if (!row) throw new Error('begin_turn returned nothing');
+    return toBeginTurnResult(row);
+  }
+
+  async endTurn(input: EndTurnInput): Promise<{ messageId: string }> {
+    const id = await this.#rpc<string | null>('end_turn', {
+      p_conversation_id: input.conversationId,
+      p_user_message_id: input.userMessageId,
+      p_content: input.content,
+      p_prompt_tokens: input.promptTokens,
+      p_completion_tokens: input.completionTokens,
+      p_response_time_ms: Math.round(input.responseTimeMs),
+    });
+    if (!id) throw new Error('end_turn returned nothing');
+    return { messageId: id };
+  }
+
+  async history(agentId: string, sessionId: string, limit: number): Promise<StoredMessage[]> {
+    const rows = await this.#rpc<StoredMessage[] | null>('session_history', {
+      p_agent_id: agentId,
+      p_session_id: sessionId,
+      p_limit: limit,
+    });
+    return (rows ?? []).map((m) => ({ id: m.id, role: m.role, content: m.content, created_at: m.created_at }));
+  }
+
+  async ping(): Promise<void> {
+    await this.#rpc('agent_by_key', { p_api_key: PING_KEY });
+  }
+
+  /** Nothing to release: supabase-js holds no connection (HTTP per call). */
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,24 @@
+/**
+ * Supabase Edge Function: the widget proxy. `mistral-agent-chat/server` is resolved by deno.json (the npm
+ * package) — never a relative import outside supabase/functions/, which breaks `supabase functions deploy`.
+ * Supabase sets SUPABASE_URL, SUPABASE_SECRET_KEYS and SUPABASE_DB_URL; set MISTRAL_API_KEY as a secret.
+ */
+import { consoleLogger, createApp, createRuntime } from 'mistral-agent-chat/server';
+
+type EdgeRuntimeGlobal = { EdgeRuntime?: { waitUntil(promise: Promise<unknown>): void } };
+const edge = (globalThis as EdgeRuntimeGlobal).EdgeRuntime;
+
+const log = consoleLogger({ runtime: 'supabase-edge' });
+// Once per isolate: the store and upstream are reused by every request this isolate serves.
+const runtime = await createRuntime(Deno.env.toObject(), { log, offlineDemo: false });
+const { app } = createApp({
+  store: runtime.store,
+  upstream: runtime.upstream,
+  config: runtime.config,
+  log,
+  basePath: '/mistral-agent-chat',
+  // Lets the reply finish being stored after the response ends.
+  ...(edge ? { waitUntil: (p: Promise<unknown>) => edge.waitUntil(p) } : {}),
+});
+
+Deno.serve(app.fetch);

@@ -1,0 +1,218 @@
+/**
+ * Widget protocol v1 over plain HTTP, against any running proxy (the Node server process, the Deno
+ * Edge Function, …): only `fetch`, a base URL, an agent key and the Mistral stand-in the proxy talks to.
+ * A third-party client would see exactly this.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { EventSourceParserStream } from 'eventsource-parser/stream';
+import type { ErrorBody, HistoryResponse } from '../../src/protocol.ts';
+import type { MistralStandIn } from '../helpers/mistral-stand-in.ts';
+
+export interface ProtocolTarget {
+  /** Base URL of the protocol, without a trailing slash (`http://127.0.0.1:PORT/mistral-agent-chat`). */
+  baseUrl: string;
+  /** An active agent's widget key. */
+  apiKey: string;
+  /** The Mistral stand-in this proxy calls (started with UPSTREAM_RETRIES=0). */
+  standIn: MistralStandIn;
+  close(): Promise<void>;
+}
+
+export interface SseEvent {
+  event: string;
+  data: Record<string, unknown>;
+}
+
+/** Reads a whole SSE body into events (data parsed as JSON). */
+export async function readSse(res: Response): Promise<SseEvent[]> {
+  assert.ok(res.body, 'an SSE answer has a body');
+  const reader = res.body.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream()).getReader();
+  const events: SseEvent[] = [];
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return events;
+    events.push({ event: value.event ?? 'message', data: JSON.parse(value.data) as Record<string, unknown> });
+  }
+}
+
+const sessionId = () => `sess_${randomUUID().replaceAll('-', '')}`;
+const ORIGIN = 'https://shop.example';
+
+export function protocolSuite(name: string, start: () => Promise<ProtocolTarget>, opts: { skip?: string | false } = {}): void {
+  describe(name, { skip: opts.skip ?? false }, () => {
+    let t: ProtocolTarget;
+    before(async () => {
+      t = await start();
+    });
+    after(async () => {
+      await t?.close();
+    });
+
+    const get = (path: string, key: string | null = t.apiKey) =>
+      fetch(`${t.baseUrl}${path}`, { headers: key === null ? {} : { 'X-Api-Key': key } });
+    const chat = (body: unknown, key: string | null = t.apiKey, signal?: AbortSignal) =>
+      fetch(`${t.baseUrl}/v1/chat`, {
+        method: 'POST',
+        ...(signal ? { signal } : {}),
+        headers: { 'Content-Type': 'application/json', Origin: ORIGIN, ...(key === null ? {} : { 'X-Api-Key': key }) },
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+      });
+    const expectError = async (res: Response, status: number, code: string) => {
+      assert.equal(res.status, status);
+      assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
+      assert.ok(res.headers.get('x-request-id'), 'every answer carries X-Request-Id');
+      const body = (await res.json()) as ErrorBody;
+      assert.equal(body.error.code, code);
+      assert.equal(typeof body.error.message, 'string');
+      return body;
+    };
+    const historyOf = async (sid: string) => {
+      const res = await get(`/v1/sessions/${sid}/messages?limit=50`);
+      assert.equal(res.status, 200);
+      return ((await res.json()) as HistoryResponse).messages;
+    };
+
+    it('answers the health check when the database is up', async () => {
+      const res = await get('/healthz', null);
+      assert.equal(res.status, 200);
+      assert.deepEqual(await res.json(), { ok: true });
+    });
+
+    it('shows the agent’s name and role, and nothing else', async () => {
+      const res = await get('/v1/agent');
+      assert.equal(res.status, 200);
+      const body = (await res.json()) as Record<string, unknown>;
+      assert.deepEqual(Object.keys(body).sort(), ['name', 'role']);
+      assert.equal(typeof body.name, 'string');
+    });
+
+    it('streams a reply start → deltas → done and keeps both messages in the session history', async () => {
+      const sid = sessionId();
+      t.standIn.script({ type: 'reply', text: 'Bonjour ! How can I help you today?', chunkSize: 6 });
+      const res = await chat({ session_id: sid, visitor_id: 'visitor_123456', message: 'Hello from the protocol suite', metadata: { page: '/pricing' } });
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
+      assert.match(res.headers.get('cache-control') ?? '', /no-cache/);
+      assert.equal(res.headers.get('access-control-allow-origin'), ORIGIN);
+      const events = await readSse(res);
+      const names = events.map((e) => e.event);
+      assert.equal(names[0], 'start');
+      assert.equal(names.at(-1), 'done');
+      assert.ok(names.slice(1, -1).length >= 2 && names.slice(1, -1).every((n) => n === 'delta'), `got ${names.join(',')}`);
+      const text = events.filter((e) => e.event === 'delta').map((e) => e.data.text).join('');
+      assert.equal(text, 'Bonjour ! How can I help you today?');
+      const startData = events[0]!.data;
+      const done = events.at(-1)!.data;
+      assert.equal(done.finish_reason, 'stop');
+      assert.equal(typeof done.tokens_used, 'number');
+      assert.equal(typeof done.response_time_ms, 'number');
+
+      const history = await historyOf(sid);
+      assert.deepEqual(
+        history.map((m) => [m.id, m.role, m.content]),
+        [
+          [startData.message_id, 'user', 'Hello from the protocol suite'],
+          [done.message_id, 'assistant', 'Bonjour ! How can I help you today?'],
+        ],
+      );
+      assert.ok(!Number.isNaN(Date.parse(history[0]!.created_at)), 'created_at is a timestamp');
+    });
+
+    it('sends the earlier turns of the session to Mistral with the new message', async () => {
+      const sid = sessionId();
+      t.standIn.script([{ type: 'reply', text: 'First answer' }, { type: 'reply', text: 'Second answer' }]);
+      await readSse(await chat({ session_id: sid, message: 'First question' }));
+      const seen = t.standIn.requests.length;
+      await readSse(await chat({ session_id: sid, message: 'Second question' }));
+      const body = t.standIn.requests[seen]!.body as { messages: { role: string; content: string }[] };
+      assert.deepEqual(
+        body.messages.filter((m) => m.role !== 'system').map((m) => [m.role, m.content]),
+        [
+          ['user', 'First question'],
+          ['assistant', 'First answer'],
+          ['user', 'Second question'],
+        ],
+      );
+    });
+
+    it('keeps the user message and ends with an error event when Mistral answers 500', async () => {
+      const sid = sessionId();
+      t.standIn.script({ type: 'error', status: 500 });
+      const res = await chat({ session_id: sid, message: 'Are you there?' });
+      assert.equal(res.status, 200, 'the stream had started: the failure travels as an SSE event');
+      const events = await readSse(res);
+      assert.deepEqual(
+        events.map((e) => e.event),
+        ['start', 'error'],
+      );
+      assert.equal(events[1]!.data.code, 'upstream_error');
+      assert.equal(typeof events[1]!.data.message, 'string');
+      const history = await historyOf(sid);
+      assert.deepEqual(
+        history.map((m) => [m.id, m.role, m.content]),
+        [[events[0]!.data.message_id, 'user', 'Are you there?']],
+      );
+    });
+
+    it('stores the part of the reply already relayed when the visitor closes the connection', async () => {
+      const sid = sessionId();
+      const full = 'One. Two. Three. Four. Five. Six. Seven. Eight. Nine. Ten. Eleven. Twelve.';
+      t.standIn.script({ type: 'reply', text: full, chunkSize: 5, chunkDelayMs: 60 });
+      const controller = new AbortController();
+      const res = await chat({ session_id: sid, message: 'Count slowly' }, t.apiKey, controller.signal);
+      assert.equal(res.status, 200);
+      const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+      let received = '';
+      while (!received.includes('event: delta')) received += (await reader.read()).value ?? '';
+      controller.abort();
+      await reader.cancel().catch(() => {});
+      // The proxy aborts the Mistral call and stores what it relayed: poll until the reply row appears.
+      let history = await historyOf(sid);
+      for (let i = 0; i < 100 && history.length < 2; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        history = await historyOf(sid);
+      }
+      assert.equal(history.length, 2, 'the partial reply is stored');
+      const reply = history[1]!;
+      assert.equal(reply.role, 'assistant');
+      assert.ok(reply.content.length > 0 && full.startsWith(reply.content) && reply.content.length < full.length, `partial: "${reply.content}"`);
+      assert.equal(await t.standIn.requests.at(-1)!.outcome, 'client-closed', 'the call to Mistral was aborted');
+    });
+
+    it('answers 400 invalid_request naming the field when the message is missing', async () => {
+      const body = await expectError(await chat({ session_id: sessionId() }), 400, 'invalid_request');
+      assert.equal(body.error.field, 'message');
+    });
+
+    it('answers 400 invalid_request for a body that is not JSON', async () => {
+      await expectError(await chat('{not json'), 400, 'invalid_request');
+    });
+
+    it('answers 401 invalid_api_key for an unknown or missing key', async () => {
+      await expectError(await get('/v1/agent', 'mac_unknown_key_unknown_key_unknown_key_1234'), 401, 'invalid_api_key');
+      await expectError(await chat({ session_id: sessionId(), message: 'hi' }, null), 401, 'invalid_api_key');
+    });
+
+    it('answers 404 not_found as JSON for an unknown route', async () => {
+      await expectError(await get('/v1/nothing-here'), 404, 'not_found');
+    });
+
+    it('answers a CORS preflight for the chat call from any site', async () => {
+      const res = await fetch(`${t.baseUrl}/v1/chat`, {
+        method: 'OPTIONS',
+        headers: {
+          Origin: ORIGIN,
+          'Access-Control-Request-Method': 'POST',
+          'Access-Control-Request-Headers': 'content-type,x-api-key',
+        },
+      });
+      assert.ok(res.status === 204 || res.status === 200, `preflight status ${res.status}`);
+      assert.equal(res.headers.get('access-control-allow-origin'), ORIGIN);
+      assert.match(res.headers.get('access-control-allow-methods') ?? '', /POST/);
+      assert.match((res.headers.get('access-control-allow-headers') ?? '').toLowerCase(), /x-api-key/);
+      assert.equal(res.headers.get('access-control-allow-credentials'), null, 'never credentials');
+    });
+  });
+}
