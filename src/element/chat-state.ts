@@ -1,0 +1,129 @@
+/**
+ * The conversation as a pure reducer: no DOM, no network, unit-testable anywhere.
+ * The controller feeds it actions; the element renders the state.
+ */
+import type { StoredMessage } from '../protocol.ts';
+
+export interface Message {
+  id: string;
+  role: 'user' | 'assistant';
+  /** User messages: plain text. Assistant messages: Markdown source. */
+  text: string;
+  /** Absent when finished normally. */
+  status?: 'streaming' | 'stopped' | 'failed';
+}
+
+export interface ViewError {
+  /** Protocol ErrorCode, or `network` | `offline` | `bad_response` | … */
+  code: string;
+  /** Seconds to wait (rate limited), when the server said. */
+  retryAfter?: number | null;
+  /** What Retry does: resend the last message, or reload the history. */
+  retry: 'send' | 'history';
+}
+
+export type Phase =
+  | 'idle'
+  /** a message was sent, no reply text yet (typing indicator) */
+  | 'waiting'
+  | 'streaming';
+
+export interface ChatState {
+  messages: Message[];
+  phase: Phase;
+  error: ViewError | null;
+  /** The stored history was loaded (or there is none: new session). */
+  loaded: boolean;
+  /** The stored history is being loaded. */
+  loading: boolean;
+  /** Text of the last message sent, for Retry. */
+  lastText: string;
+}
+
+export type Action =
+  | { type: 'history' }
+  | { type: 'loaded'; messages: StoredMessage[] }
+  | { type: 'send'; id: string; text: string }
+  | { type: 'delta'; text: string }
+  | { type: 'done'; id: string }
+  | { type: 'stopped' }
+  | { type: 'fail'; error: ViewError }
+  | { type: 'retry' }
+  | { type: 'reset'; loaded: boolean };
+
+export const initialState: ChatState = {
+  messages: [],
+  phase: 'idle',
+  error: null,
+  loaded: false,
+  loading: false,
+  lastText: '',
+};
+
+const STREAMING_ID = '';
+
+/** Replaces the last message if it is the reply being streamed. */
+const patchReply = (messages: Message[], patch: (m: Message) => Message): Message[] => {
+  const last = messages.at(-1);
+  return last?.status === 'streaming' ? [...messages.slice(0, -1), patch(last)] : messages;
+};
+
+export function reduce(s: ChatState, a: Action): ChatState {
+  switch (a.type) {
+    case 'history':
+      return { ...s, loading: true, error: null };
+    case 'loaded':
+      // Stored messages first, then what the visitor sent while they loaded.
+      return {
+        ...s,
+        loading: false,
+        loaded: true,
+        messages: [...a.messages.map(({ id, role, content }) => ({ id, role, text: content })), ...s.messages],
+      };
+    case 'send':
+      return {
+        ...s,
+        phase: 'waiting',
+        error: null,
+        lastText: a.text,
+        messages: [...s.messages, { id: a.id, role: 'user', text: a.text }],
+      };
+    case 'delta':
+      return s.phase === 'waiting'
+        ? {
+            ...s,
+            phase: 'streaming',
+            messages: [...s.messages, { id: STREAMING_ID, role: 'assistant', text: a.text, status: 'streaming' }],
+          }
+        : { ...s, messages: patchReply(s.messages, (m) => ({ ...m, text: m.text + a.text })) };
+    case 'done': {
+      const messages =
+        s.phase === 'waiting'
+          ? [...s.messages, { id: a.id, role: 'assistant' as const, text: '' }]
+          : patchReply(s.messages, ({ role, text }) => ({ id: a.id, role, text }));
+      return { ...s, phase: 'idle', messages };
+    }
+    case 'stopped':
+      return { ...s, phase: 'idle', messages: patchReply(s.messages, (m) => ({ ...m, status: 'stopped' })) };
+    case 'fail':
+      return a.error.retry === 'history'
+        ? { ...s, loading: false, error: a.error }
+        : {
+            ...s,
+            phase: 'idle',
+            error: a.error,
+            messages: patchReply(s.messages, (m) => ({ ...m, status: 'failed' })),
+          };
+    case 'retry': {
+      // Drop the failed turn (user message and any partial reply): it is sent again as a new turn.
+      const messages = [...s.messages];
+      if (s.error?.retry === 'send') {
+        if (messages.at(-1)?.status === 'failed') messages.pop();
+        if (messages.at(-1)?.role === 'user') messages.pop();
+      }
+      return { ...s, error: null, messages };
+    }
+    case 'reset':
+      return { ...initialState, loaded: a.loaded };
+  }
+}

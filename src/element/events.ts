@@ -1,0 +1,65 @@
+/**
+ * Typed events of `<mistral-agent-chat>`. All bubble and cross the shadow boundary (`composed`),
+ * so a host page can listen on the element or on `document`.
+ */
+const init = (cancelable = false): EventInit => ({ bubbles: true, composed: true, cancelable });
+
+/** The panel opened (bubble mode). */
+export class MistralChatOpenEvent extends Event {
+  static readonly eventName = 'mistral-chat-open';
+  constructor() {
+    super(MistralChatOpenEvent.eventName, init());
+  }
+}
+
+/** The panel closed (bubble mode). */
+export class MistralChatCloseEvent extends Event {
+  static readonly eventName = 'mistral-chat-close';
+  constructor() {
+    super(MistralChatCloseEvent.eventName, init());
+  }
+}
+
+/** The visitor is about to send `text`. Cancelable: `preventDefault()` keeps the message from being sent. */
+export class MistralChatSendEvent extends Event {
+  static readonly eventName = 'mistral-chat-send';
+  constructor(readonly text: string) {
+    super(MistralChatSendEvent.eventName, init(true));
+  }
+}
+
+/** A reply finished streaming and is stored (not fired after Stop). */
+export class MistralChatResponseEvent extends Event {
+  static readonly eventName = 'mistral-chat-response';
+  constructor(
+    /** The stored assistant message id. */
+    readonly id: string,
+    /** The reply's Markdown source. */
+    readonly text: string,
+    readonly tokens_used: number,
+  ) {
+    super(MistralChatResponseEvent.eventName, init());
+  }
+}
+
+/** A request failed. `code` is a protocol ErrorCode, or `network` | `offline` | `bad_response` (client side). */
+export class MistralChatErrorEvent extends Event {
+  static readonly eventName = 'mistral-chat-error';
+  constructor(
+    readonly code: string,
+    /** A message for the site owner (the server's words), never shown to visitors as is. */
+    readonly message: string,
+  ) {
+    super(MistralChatErrorEvent.eventName, init());
+  }
+}
+
+declare global {
+  interface GlobalEventHandlersEventMap {
+    'mistral-chat-open': MistralChatOpenEvent;
+    'mistral-chat-close': MistralChatCloseEvent;
+    'mistral-chat-send': MistralChatSendEvent;
+    'mistral-chat-response': MistralChatResponseEvent;
+    'mistral-chat-error': MistralChatErrorEvent;
+  }
+}
