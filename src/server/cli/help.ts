@@ -1,0 +1,106 @@
+/** `--help` texts, one per command. */
+
+const AGENT_SETTINGS = `  --instructions TEXT   system instructions for the model
+  --model NAME          Mistral model (default mistral-small-latest)
+  --temperature N       0 to 1 (default 0.7)
+  --max-tokens N        longest reply in tokens, > 0 (default 1024)
+  --top-p N             0 to 1 (default 1)
+  --role TEXT           shown under the name in the widget (default assistant)
+  --owner EMAIL         owning user, created when missing (default demo@localhost)
+
+Abuse control (the widget key is public, these protect your Mistral credit):
+  --allowed-origins L   sites allowed to use the widget, comma-separated
+                        (https://shop.example.com, https://*.example.com, *); "" = any (default)
+  --session-rate-limit N  turns per visitor session per minute (default 20, 0 = unlimited)
+  --ip-rate-limit N     turns per client IP per minute (default 60, 0 = unlimited)
+  --daily-token-budget N  Mistral tokens per UTC day (default unlimited)
+  (give "default" to any of the last three to go back to the default)`;
+
+const DATABASE = `Database: DATABASE_URL (PostgreSQL) when set, else the embedded PGlite database in DATA_DIR
+(default ./.data). Pending migrations are applied first.`;
+
+export const HELP: Record<string, string> = {
+  '': `mistral-agent-chat: an embeddable Mistral chat widget and its proxy
+
+Usage: mistral-agent-chat <command> [options]
+
+Commands:
+  serve                       start the proxy, the widget bundle and the demo pages
+  migrate                     apply pending database migrations
+  agent create --name NAME    create an agent and print its widget key and snippet
+  agent list                  list agents and their keys
+  agent update <id|key>       change an agent's settings
+  agent rotate-key <id|key>   replace an agent's key (the old one stops working)
+  agent disable <id|key>      refuse chats for an agent
+  agent enable <id|key>       accept chats again
+  stats                       conversations, messages and tokens per agent
+
+Every command accepts --help, and --json for machine-readable output.
+${DATABASE}
+Env: MISTRAL_API_KEY, MISTRAL_BASE_URL, DATABASE_URL, DATA_DIR, PORT, PUBLIC_URL.`,
+
+  serve: `Usage: mistral-agent-chat serve [--port N]
+
+Starts the HTTP server: the widget protocol (/v1/…), /healthz, the widget bundle (/widget.js) and the
+demo pages (/). On a database with no agent, creates a demo agent and prints its key.
+Without MISTRAL_API_KEY it answers from a built-in OFFLINE DEMO model.
+
+Options:
+  --port N   port to listen on (default PORT or 8787; 0 picks a free one)
+${DATABASE}`,
+
+  migrate: `Usage: mistral-agent-chat migrate [--json]
+
+Applies the SQL files of supabase/migrations that this database has not seen yet.
+${DATABASE}`,
+
+  agent: `Usage: mistral-agent-chat agent <create|list|update|rotate-key|disable|enable> [options]
+
+Run "mistral-agent-chat agent <subcommand> --help" for the options of each.`,
+
+  'agent create': `Usage: mistral-agent-chat agent create --name NAME [options]
+
+Creates an agent and prints its widget key and a ready-to-paste snippet.
+
+Options:
+  --name TEXT           name shown in the widget header (required)
+${AGENT_SETTINGS}
+  --endpoint URL        proxy URL used in the snippet (default PUBLIC_URL or http://localhost:PORT)
+  --json                print the agent as JSON
+${DATABASE}`,
+
+  'agent list': `Usage: mistral-agent-chat agent list [--json]
+
+Lists every agent with its owner, settings and key.
+${DATABASE}`,
+
+  'agent update': `Usage: mistral-agent-chat agent update <id|key> [options]
+
+Changes only the settings given.
+
+Options:
+  --name TEXT           name shown in the widget header
+${AGENT_SETTINGS}
+  --json                print the agent as JSON
+${DATABASE}`,
+
+  'agent rotate-key': `Usage: mistral-agent-chat agent rotate-key <id|key> [--endpoint URL] [--json]
+
+Gives the agent a new key; the old key is refused from now on. Prints the new snippet.
+${DATABASE}`,
+
+  'agent disable': `Usage: mistral-agent-chat agent disable <id|key> [--json]
+
+The widget then answers "agent inactive" instead of chatting. Conversations are kept.
+${DATABASE}`,
+
+  'agent enable': `Usage: mistral-agent-chat agent enable <id|key> [--json]
+
+Accepts chats again for a disabled agent.
+${DATABASE}`,
+
+  stats: `Usage: mistral-agent-chat stats [--json]
+
+Prints the agent_statistics view: conversations, messages, tokens billed and average response time per agent.
+${DATABASE}`,
+};

@@ -1,0 +1,68 @@
+/**
+ * The `mistral-agent-chat` command line (Node-only). Exit codes: 0 done, 1 failed, 2 usage error.
+ * Heavy modules (database drivers, the server) load only for the command that needs them.
+ */
+import { UsageError } from './args.ts';
+import { HELP } from './help.ts';
+import type { Io } from './commands.ts';
+
+type Env = Record<string, string | undefined>;
+
+const defaultIo: Io = {
+  out: (text) => process.stdout.write(text + '\n'),
+  err: (text) => process.stderr.write(text + '\n'),
+};
+
+/** Runs one command; resolves to the exit code, or undefined when the process keeps running (serve). */
+export async function main(argv: string[], env: Env = process.env, io: Io = defaultIo): Promise<number | undefined> {
+  const [command, ...rest] = argv;
+  const sub = command === 'agent' && rest[0] && !rest[0].startsWith('-') ? rest[0] : undefined;
+  const args = sub ? rest.slice(1) : rest;
+  const helpKey = sub ? `agent ${sub}` : (command ?? '');
+  try {
+    if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+      io.out(HELP['']!);
+      return command === undefined ? 2 : 0;
+    }
+    if (args.includes('--help') || args.includes('-h')) {
+      const text = HELP[helpKey] ?? HELP[command];
+      if (text === undefined) throw new UsageError(`unknown command "${command}"`);
+      io.out(text);
+      return 0;
+    }
+    const commands = await import('./commands.ts');
+    switch (command) {
+      case 'serve': {
+        const { serveCommand } = await import('./serve.ts');
+        return await serveCommand(args, env, io);
+      }
+      case 'migrate':
+        return await commands.migrateCommand(args, env, io);
+      case 'agent':
+        return await commands.agentCommand(sub, args, env, io);
+      case 'stats':
+        return await commands.statsCommand(args, env, io);
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`error: ${err.message}`);
+      io.err(`Run "mistral-agent-chat ${err.command ? err.command + ' ' : ''}--help" for usage.`);
+      return 2;
+    }
+    io.err(`error: ${describe(err)}`);
+    return 1;
+  }
+}
+
+/** One readable line for a failure, with the database's own wording when it is a database error. */
+function describe(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  if (err instanceof AggregateError && err.errors.length > 0) return describe(err.errors[0]);
+  const code = (err as { code?: string }).code;
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'ETIMEDOUT') {
+    return `cannot reach the database (${err.message}). Is PostgreSQL running at DATABASE_URL?`;
+  }
+  return err.message;
+}

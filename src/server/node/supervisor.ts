@@ -1,0 +1,195 @@
+/**
+ * Keeps the server up when the database is not: the app gets a Store and an Upstream that delegate to the
+ * runtime once it exists, and answer 503 `unavailable` (and a failing /healthz) until then. The runtime
+ * (connect, migrate, seed the demo agent) is retried in the background with capped exponential backoff.
+ */
+import { ApiError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { createRuntime, storageMode, type Runtime } from '../runtime.ts';
+import type { Store } from '../store/store.ts';
+import type { Upstream } from '../upstream/upstream.ts';
+import { ensureDemoAgent, firstActiveAgent } from '../cli/admin.ts';
+
+type Env = Record<string, string | undefined>;
+
+const notReady = () => new ApiError('unavailable', 'The service is starting and its database is not reachable yet. Please try again shortly.');
+
+/** One line for the log; AggregateError (every address of a host refused) has an empty message. */
+function describe(err: unknown): string {
+  if (err instanceof AggregateError && err.errors.length > 0) return describe(err.errors[0]);
+  return err instanceof Error ? err.message || err.name : String(err);
+}
+
+export interface SupervisorOptions {
+  env: Env;
+  log: Logger;
+  /** First retry delay; doubles up to maxDelayMs. */
+  initialDelayMs?: number;
+  maxDelayMs?: number;
+  /** How long start() waits for the first attempt before the server listens anyway (default 20 s). */
+  startWaitMs?: number;
+}
+
+export class RuntimeSupervisor {
+  runtime: Runtime | null = null;
+  /** The key the demo pages embed (demo agent or first active agent), once known. */
+  demoKey: string | null = null;
+  /** Set when this start created the demo agent. */
+  createdDemoAgent = false;
+  lastError: string | null = null;
+  readonly store: Store;
+  readonly upstream: Upstream;
+
+  readonly #env: Env;
+  readonly #log: Logger;
+  readonly #initialDelay: number;
+  readonly #maxDelay: number;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #stopped = false;
+  #attempt: Promise<boolean> | undefined;
+  readonly #startWaitMs: number;
+
+  constructor(opts: SupervisorOptions) {
+    this.#env = opts.env;
+    this.#log = opts.log;
+    this.#initialDelay = opts.initialDelayMs ?? 250;
+    this.#maxDelay = opts.maxDelayMs ?? 5_000;
+    this.#startWaitMs = opts.startWaitMs ?? 20_000;
+    this.store = this.#delegatingStore(storageMode(opts.env));
+    this.upstream = this.#delegatingUpstream(opts.env.MISTRAL_API_KEY ? 'mistral' : 'offline-demo');
+  }
+
+  /**
+   * One attempt now; on failure, keeps retrying in the background. Resolves to whether it is ready, after
+   * at most `waitMs`: a connection that hangs (a firewalled host) must not keep the server from listening.
+   */
+  async start(waitMs = this.#startWaitMs): Promise<boolean> {
+    const first = this.#tryOnce().then((ok) => {
+      if (!ok) this.#schedule(this.#initialDelay, 1);
+      return ok;
+    });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const waited = new Promise<'pending'>((resolve) => (timer = setTimeout(() => resolve('pending'), waitMs)));
+    const result = await Promise.race([first, waited]);
+    clearTimeout(timer);
+    if (result !== 'pending') return result;
+    this.#log.warn('database still connecting: listening anyway, answering 503 until it is ready', { waited_ms: waitMs });
+    void first.then((ok) => {
+      if (ok) this.#log.info('database ready: serving requests', { demo_key: this.demoKey, created_demo_agent: this.createdDemoAgent });
+    });
+    return false;
+  }
+
+  /** The current demo key, re-read from the database so a rotated key shows up on the next page load. */
+  async currentDemoKey(): Promise<string | null> {
+    const db = this.runtime?.db;
+    if (!db) return this.demoKey;
+    try {
+      this.demoKey = (await firstActiveAgent(db))?.api_key ?? null;
+    } catch {
+      // keep the last known key: the page still renders while the database hiccups
+    }
+    return this.demoKey;
+  }
+
+  /** Stops retrying and closes the runtime (its database). */
+  async close(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    // An attempt still connecting closes its own runtime when it ends (it sees #stopped); wait only briefly.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([this.#attempt?.catch(() => {}), new Promise((resolve) => (timer = setTimeout(resolve, 2_000)))]);
+    clearTimeout(timer);
+    const rt = this.runtime;
+    this.runtime = null;
+    await rt?.close();
+  }
+
+  #tryOnce(quiet = false): Promise<boolean> {
+    // Retries keep warnings and errors but not the runtime's info lines, repeated on every attempt.
+    const base = this.#log;
+    const log: Logger = quiet ? { info: () => {}, warn: (m, f) => base.warn(m, f), error: (m, f) => base.error(m, f) } : base;
+    this.#attempt = (async () => {
+      let rt: Runtime | undefined;
+      try {
+        rt = await createRuntime(this.#env, { log, migrate: true });
+        if (rt.db) {
+          const { agent, created } = await ensureDemoAgent(rt.db);
+          this.demoKey = agent?.api_key ?? null;
+          this.createdDemoAgent = created;
+        }
+        if (this.#stopped) {
+          await rt.close();
+          return false;
+        }
+        this.runtime = rt;
+        this.lastError = null;
+        return true;
+      } catch (err) {
+        this.lastError = describe(err);
+        await rt?.close().catch(() => {});
+        return false;
+      }
+    })();
+    return this.#attempt;
+  }
+
+  #schedule(delay: number, attempt: number): void {
+    if (this.#stopped) return;
+    // Log the first failure and then every tenth, so a long outage does not flood the log.
+    if (attempt === 1 || attempt % 10 === 0) {
+      this.#log.error('database unreachable: serving 503 and retrying in the background', {
+        attempt,
+        retry_in_ms: delay,
+        error: this.lastError,
+      });
+    }
+    this.#timer = setTimeout(async () => {
+      if (await this.#tryOnce(true)) {
+        this.#log.info('database reachable again: migrations applied, serving requests', {
+          attempts: attempt + 1,
+          demo_key: this.demoKey,
+          created_demo_agent: this.createdDemoAgent,
+        });
+      } else this.#schedule(Math.min(delay * 2, this.#maxDelay), attempt + 1);
+    }, delay);
+    this.#timer.unref?.();
+  }
+
+  #delegatingStore(expectedKind: Store['kind']): Store {
+    const need = (): Store => {
+      if (!this.runtime) throw notReady();
+      return this.runtime.store;
+    };
+    const current = () => this.runtime;
+    return {
+      get kind() {
+        return current()?.store.kind ?? expectedKind;
+      },
+      agentByKey: (apiKey) => need().agentByKey(apiKey),
+      beginTurn: (input) => need().beginTurn(input),
+      endTurn: (input) => need().endTurn(input),
+      history: (agentId, sessionId, limit) => need().history(agentId, sessionId, limit),
+      ping: async () => {
+        if (!this.runtime) throw new Error(`database not ready: ${this.lastError ?? 'starting'}`);
+        await this.runtime.store.ping();
+      },
+      // The supervisor owns the runtime's lifetime (close() above).
+      close: async () => {},
+    };
+  }
+
+  #delegatingUpstream(expectedKind: Upstream['kind']): Upstream {
+    const current = () => this.runtime;
+    return {
+      get kind() {
+        return current()?.upstream?.kind ?? expectedKind;
+      },
+      async *stream(req, opts) {
+        const inner = current()?.upstream;
+        if (!inner) throw notReady();
+        return yield* inner.stream(req, opts);
+      },
+    };
+  }
+}

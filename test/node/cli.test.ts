@@ -1,0 +1,301 @@
+/**
+ * The real `mistral-agent-chat` bin, run as a child process, on the embedded PGlite database (DATA_DIR in a
+ * temp folder) and on a fresh real PostgreSQL database. Effects are checked through the proxy app itself.
+ */
+import assert from 'node:assert/strict';
+import { execFile, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { createApp } from '../../src/server/app.ts';
+import { loadConfig } from '../../src/server/config.ts';
+import { openDb } from '../../src/server/db/open.ts';
+import { memoryLogger } from '../../src/server/log.ts';
+import { SqlStore } from '../../src/server/store/sql-store.ts';
+import { createOfflineDemoUpstream } from '../../src/server/upstream/offline-demo.ts';
+import { createTestDatabase, pgSkip, type TestDatabase } from '../helpers/pg.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/mistral-agent-chat.js', import.meta.url));
+const KEY = /mac_[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])/;
+const TIMEOUT = 60_000;
+
+type Target = { DATABASE_URL: string } | { DATA_DIR: string };
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The process env without anything that would point the CLI elsewhere. */
+function cleanEnv(target: Target): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const k of Object.keys(env)) {
+    if (/^(DATABASE_URL|DATA_DIR|SUPABASE_|MISTRAL_|PORT$|PUBLIC_URL$)/.test(k)) delete env[k];
+  }
+  return { ...env, ...target };
+}
+
+function cli(target: Target, ...args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { env: cleanEnv(target), timeout: TIMEOUT }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+async function cliJson<T>(target: Target, ...args: string[]): Promise<T> {
+  const run = await cli(target, ...args, '--json');
+  assert.equal(run.code, 0, `${args.join(' ')} failed: ${run.stderr}`);
+  return JSON.parse(run.stdout) as T;
+}
+
+interface AgentJson {
+  id: string;
+  name: string;
+  api_key: string;
+  temperature: number;
+  max_tokens: number;
+  top_p: number;
+  is_active: boolean;
+  owner: string;
+  snippet?: string;
+}
+
+/** The proxy app over the same database, with a fresh agent cache: what a widget would get. */
+async function withApp<T>(target: Target, fn: (request: (path: string, init?: RequestInit) => Promise<Response>) => Promise<T>): Promise<T> {
+  const db = await openDb('DATABASE_URL' in target ? { databaseUrl: target.DATABASE_URL } : { dataDir: target.DATA_DIR });
+  const store = new SqlStore(db);
+  try {
+    const { app } = createApp({
+      store,
+      upstream: createOfflineDemoUpstream({ chunkDelayMs: 0 }),
+      config: loadConfig({}),
+      log: memoryLogger(),
+    });
+    return await fn(async (path, init) => app.request(path, init));
+  } finally {
+    await store.close();
+  }
+}
+
+const agentStatus = (target: Target, key: string) =>
+  withApp(target, async (request) => (await request('/v1/agent', { headers: { 'X-Api-Key': key } })).status);
+
+function cliSuite(label: string, setup: () => Promise<{ target: Target; cleanup: () => Promise<void> }>) {
+  let target: Target;
+  let cleanup: () => Promise<void> = async () => {};
+  let agent: AgentJson;
+
+  before(async () => {
+    ({ target, cleanup } = await setup());
+  });
+  after(() => cleanup());
+
+  it(`applies every migration once, then nothing on a second run (${label})`, { timeout: TIMEOUT * 2 }, async () => {
+    const first = await cliJson<{ applied: string[] }>(target, 'migrate');
+    assert.ok(first.applied.length >= 2, `expected the migrations to apply, got ${JSON.stringify(first)}`);
+    assert.deepEqual(first.applied, [...first.applied].sort());
+    const second = await cliJson<{ applied: string[] }>(target, 'migrate');
+    assert.deepEqual(second.applied, []);
+    const human = await cli(target, 'migrate');
+    assert.equal(human.code, 0);
+    assert.match(human.stdout, /up to date/);
+  });
+
+  it(`creates an agent and prints its mac_ key and a ready-to-paste snippet (${label})`, { timeout: TIMEOUT }, async () => {
+    const run = await cli(target, 'agent', 'create', '--name', 'Support bot', '--instructions', 'Answer about our shop.', '--temperature', '0.4');
+    assert.equal(run.code, 0, run.stderr);
+    const key = KEY.exec(run.stdout)?.[0];
+    assert.ok(key, `no mac_ key in:\n${run.stdout}`);
+    assert.ok(
+      run.stdout.includes(
+        `<script type="module" src="http://localhost:8787/widget.js"></script>` +
+          `<mistral-agent-chat api-key="${key}" endpoint="http://localhost:8787"></mistral-agent-chat>`,
+      ),
+      run.stdout,
+    );
+  });
+
+  it(`prints parseable JSON with --json, owner and defaults included (${label})`, { timeout: TIMEOUT }, async () => {
+    agent = await cliJson<AgentJson>(
+      target, 'agent', 'create', '--name', 'Sales bot', '--owner', 'owner@example.test', '--max-tokens', '300',
+      '--endpoint', 'https://chat.example.test',
+    );
+    assert.match(agent.api_key, new RegExp(`^${KEY.source}$`));
+    assert.equal(agent.name, 'Sales bot');
+    assert.equal(agent.owner, 'owner@example.test');
+    assert.equal(agent.max_tokens, 300);
+    assert.equal(agent.temperature, 0.7, 'the schema default');
+    assert.equal(agent.is_active, true);
+    assert.ok(agent.snippet?.includes(`api-key="${agent.api_key}" endpoint="https://chat.example.test"`), agent.snippet);
+  });
+
+  it(`lists the agents it created (${label})`, { timeout: TIMEOUT }, async () => {
+    const run = await cli(target, 'agent', 'list');
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /Support bot/);
+    assert.ok(run.stdout.includes(agent.api_key));
+    const list = await cliJson<AgentJson[]>(target, 'agent', 'list');
+    assert.deepEqual(list.map((a) => a.name), ['Support bot', 'Sales bot']);
+  });
+
+  it(`changes the temperature with agent update, by id or by key (${label})`, { timeout: TIMEOUT }, async () => {
+    const byId = await cliJson<AgentJson>(target, 'agent', 'update', agent.id, '--temperature', '0.2');
+    assert.equal(byId.temperature, 0.2);
+    assert.equal(byId.max_tokens, 300, 'other settings untouched');
+    const byKey = await cliJson<AgentJson>(target, 'agent', 'update', agent.api_key, '--top-p', '0.9');
+    assert.equal(byKey.top_p, 0.9);
+    assert.equal(byKey.temperature, 0.2);
+  });
+
+  it(`refuses out-of-range settings with exit 2 naming the flag, changing nothing (${label})`, { timeout: TIMEOUT * 2 }, async () => {
+    const bad = await cli(target, 'agent', 'update', agent.id, '--temperature', '1.5');
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--temperature/);
+    const cases: [string[], string][] = [
+      [['agent', 'create', '--name', 'x', '--temperature=-0.1'], '--temperature'],
+      [['agent', 'create', '--name', 'x', '--top-p', '2'], '--top-p'],
+      [['agent', 'create', '--name', 'x', '--max-tokens', '0'], '--max-tokens'],
+      [['agent', 'create', '--instructions', 'no name'], '--name'],
+      [['agent', 'create', '--name', 'x', '--colour', 'red'], '--colour'],
+      [['agent', 'create', '--name', 'x', '--allowed-origins', 'shop.example.test'], '--allowed-origins'],
+      [['agent', 'create', '--name', 'x', '--daily-token-budget', '0'], '--daily-token-budget'],
+    ];
+    for (const [args, flag] of cases) {
+      const run = await cli(target, ...args);
+      assert.equal(run.code, 2, `${args.join(' ')} → ${run.code} ${run.stderr}`);
+      assert.ok(run.stderr.includes(flag), `${args.join(' ')} should name ${flag}: ${run.stderr}`);
+    }
+    const list = await cliJson<AgentJson[]>(target, 'agent', 'list');
+    assert.equal(list.length, 2, 'no agent created by a refused command');
+    assert.equal(list.find((a) => a.id === agent.id)?.temperature, 0.2);
+  });
+
+  it(`rotates a key: the new key works and the old one gets 401 from the proxy (${label})`, { timeout: TIMEOUT }, async () => {
+    const old = agent.api_key;
+    const rotated = await cliJson<AgentJson>(target, 'agent', 'rotate-key', agent.id);
+    assert.match(rotated.api_key, new RegExp(`^${KEY.source}$`));
+    assert.notEqual(rotated.api_key, old);
+    assert.equal(await agentStatus(target, old), 401);
+    assert.equal(await agentStatus(target, rotated.api_key), 200);
+    agent = rotated;
+  });
+
+  it(`disables and enables an agent: the widget gets 403 while disabled (${label})`, { timeout: TIMEOUT }, async () => {
+    const off = await cliJson<AgentJson>(target, 'agent', 'disable', agent.id);
+    assert.equal(off.is_active, false);
+    assert.equal(await agentStatus(target, agent.api_key), 403);
+    const on = await cli(target, 'agent', 'enable', agent.api_key);
+    assert.equal(on.code, 0, on.stderr);
+    assert.match(on.stdout, /enabled/);
+    assert.equal(await agentStatus(target, agent.api_key), 200);
+  });
+
+  it(`limits the widget to the allowed origins, and lifts the limit with an empty list (${label})`, { timeout: TIMEOUT }, async () => {
+    const limited = await cliJson<AgentJson & { allowed_origins: string[] | null; daily_token_budget: number | null }>(
+      target, 'agent', 'update', agent.id, '--allowed-origins', 'https://shop.example.test, https://*.example.org',
+      '--daily-token-budget', '50000',
+    );
+    assert.deepEqual(limited.allowed_origins, ['https://shop.example.test', 'https://*.example.org']);
+    assert.equal(limited.daily_token_budget, 50000);
+    const fromOrigin = (origin: string) =>
+      withApp(target, async (request) => (await request('/v1/agent', { headers: { 'X-Api-Key': agent.api_key, Origin: origin } })).status);
+    assert.equal(await fromOrigin('https://elsewhere.example.test'), 403);
+    assert.equal(await fromOrigin('https://shop.example.test'), 200);
+    const open = await cliJson<AgentJson & { allowed_origins: string[] | null }>(target, 'agent', 'update', agent.id, '--allowed-origins', '');
+    assert.equal(open.allowed_origins, null);
+    assert.equal(await fromOrigin('https://elsewhere.example.test'), 200);
+  });
+
+  it(`counts a stored chat turn in stats (${label})`, { timeout: TIMEOUT }, async () => {
+    const events = await withApp(target, async (request) => {
+      const res = await request('/v1/chat', {
+        method: 'POST',
+        headers: { 'X-Api-Key': agent.api_key, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ session_id: 'cli-test-session', message: 'How much is shipping?' }),
+      });
+      assert.equal(res.status, 200, await res.clone().text());
+      return [...(await res.text()).matchAll(/^event: (\w+)$/gm)].map((m) => m[1]);
+    });
+    assert.equal(events[0], 'start');
+    assert.equal(events.at(-1), 'done');
+    const stats = await cliJson<{ agent_id: string; total_conversations: number; user_messages: number; assistant_messages: number; total_tokens_used: number }[]>(
+      target, 'stats',
+    );
+    const row = stats.find((r) => r.agent_id === agent.id);
+    assert.ok(row, JSON.stringify(stats));
+    assert.equal(row.total_conversations, 1);
+    assert.equal(row.user_messages, 1);
+    assert.equal(row.assistant_messages, 1);
+    assert.ok(row.total_tokens_used > 0);
+    const human = await cli(target, 'stats');
+    assert.match(human.stdout, /Sales bot/);
+  });
+
+  it(`says which agent is missing and exits 1 (${label})`, { timeout: TIMEOUT }, async () => {
+    const run = await cli(target, 'agent', 'disable', '00000000-0000-4000-8000-000000000000');
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /no agent with id 00000000-0000-4000-8000-000000000000/);
+  });
+}
+
+describe('mistral-agent-chat CLI on embedded PGlite (DATA_DIR)', () => {
+  let dataDir = '';
+  cliSuite('PGlite', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mac-cli-'));
+    dataDir = join(dir, 'data');
+    return { target: { DATA_DIR: dataDir }, cleanup: () => rm(dir, { recursive: true, force: true }) };
+  });
+
+  it('takes over the data folder lock left by a process that crashed', { timeout: TIMEOUT }, async () => {
+    const gone = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const lock = join(dataDir, 'mistral-agent-chat.lock');
+    await writeFile(lock, JSON.stringify({ pid: gone, command: 'serve', since: new Date().toISOString() }));
+    const run = await cli({ DATA_DIR: dataDir }, 'agent', 'list');
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /Sales bot/);
+    assert.equal(existsSync(lock), false, 'and releases it when done');
+  });
+});
+
+describe('mistral-agent-chat CLI on a fresh PostgreSQL database (DATABASE_URL)', { skip: await pgSkip() }, () => {
+  cliSuite('PostgreSQL', async () => {
+    const db: TestDatabase = await createTestDatabase();
+    return { target: { DATABASE_URL: db.url }, cleanup: () => db.drop() };
+  });
+});
+
+describe('mistral-agent-chat CLI usage', () => {
+  const nowhere: Target = { DATA_DIR: join(tmpdir(), 'mac-cli-never-created') };
+
+  it('prints help for every command with --help, exit 0, without opening a database', { timeout: TIMEOUT }, async () => {
+    const commands = [[], ['serve'], ['migrate'], ['agent'], ['agent', 'create'], ['agent', 'list'], ['agent', 'update'],
+      ['agent', 'rotate-key'], ['agent', 'disable'], ['agent', 'enable'], ['stats']];
+    for (const cmd of commands) {
+      const run = await cli(nowhere, ...cmd, '--help');
+      assert.equal(run.code, 0, `${cmd.join(' ')} --help: ${run.stderr}`);
+      assert.match(run.stdout, /Usage: mistral-agent-chat/, cmd.join(' '));
+    }
+    const create = await cli(nowhere, 'agent', 'create', '--help');
+    for (const flag of ['--name', '--instructions', '--model', '--temperature', '--max-tokens', '--top-p', '--role', '--owner', '--json']) {
+      assert.ok(create.stdout.includes(flag), `agent create --help lists ${flag}`);
+    }
+  });
+
+  it('exits 2 on an unknown command or subcommand, pointing to --help', { timeout: TIMEOUT }, async () => {
+    const unknown = await cli(nowhere, 'deploy');
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /unknown command "deploy"/);
+    const sub = await cli(nowhere, 'agent', 'delete', 'x');
+    assert.equal(sub.code, 2);
+    assert.match(sub.stderr, /agent --help/);
+    const ref = await cli(nowhere, 'agent', 'disable', 'not-an-id');
+    assert.equal(ref.code, 2);
+    assert.match(ref.stderr, /neither an agent id/);
+  });
+});
