@@ -1,0 +1,175 @@
+#!/usr/bin/env node
+// `npm run build`: every browser artifact in dist/, from one vite config per output.
+//   dist/index.js, dist/define.js         for bundlers: dependencies (lit, marked, dompurify,
+//                                         eventsource-parser) stay imports; types in dist/types/
+//   dist/mistral-agent-chat.js            for <script type="module">: everything inlined except the
+//                                         markdown renderer (marked + DOMPurify), a lazy chunk next to it
+//   dist/mac-*.js                         that chunk; imported by a relative URL, so it must be served
+//                                         from the same directory as the entry (any path works)
+//   dist/mistral-agent-chat.iife.js       one classic script for tag managers (no chunks)
+//   dist/stats.json                       bytes per module per chunk, for scripts/size.js
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { build, minifySync } from 'vite';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = join(root, 'dist');
+const TARGET = process.env.MAC_TARGET ? process.env.MAC_TARGET.split(',') : 'es2021';
+/** Runtime dependencies a bundler resolves itself in the library build. */
+const EXTERNAL = [/^lit(\/|$)/, /^@lit\//, /^lit-html(\/|$)/, /^lit-element(\/|$)/, /^marked$/, /^dompurify$/, /^eventsource-parser(\/|$)/];
+
+/**
+ * Records what each output chunk contains and loads, for scripts/size.js. Per module: rendered bytes
+ * and the gzip size of that module minified alone (the weight size.js uses to share out a chunk's size).
+ */
+function statsPlugin(build, stats) {
+  const weigh = (id, code) => {
+    try {
+      return gzipSync(minifySync(id, code).code, { level: 9 }).length;
+    } catch {
+      return gzipSync(code, { level: 9 }).length;
+    }
+  };
+  return {
+    name: 'mac-stats',
+    generateBundle(_options, bundle) {
+      for (const out of Object.values(bundle)) {
+        if (out.type !== 'chunk') continue;
+        const modules = {};
+        for (const [id, m] of Object.entries(out.modules)) {
+          if (m.renderedLength === 0) continue;
+          const name = relative(root, id.replace(/^\0/, '')).replaceAll('\\', '/');
+          modules[name] = { rendered: m.renderedLength, min_gz: m.code ? weigh(`${basename(id)}.js`, m.code) : 0 };
+        }
+        stats[out.fileName] = {
+          build,
+          isEntry: out.isEntry,
+          isDynamicEntry: out.isDynamicEntry,
+          imports: out.imports,
+          dynamicImports: out.dynamicImports.filter((f) => f !== out.fileName),
+          modules,
+        };
+      }
+    },
+  };
+}
+
+/** The element's `import('../markdown/render.ts')` becomes an import of the separately built renderer. */
+function lazyRenderer(fileName) {
+  const renderer = join(root, 'src/markdown/render.ts');
+  return {
+    name: 'mac-lazy-renderer',
+    enforce: 'pre',
+    resolveId(id, importer) {
+      if (importer && resolve(dirname(importer), id) === renderer) return { id: `./${fileName}`, external: true };
+      return null;
+    },
+  };
+}
+
+function config(name, stats, { entry, formats, fileName, globalName, minify = 'oxc', external, output = {}, plugins = [], define }) {
+  return {
+    configFile: false,
+    root,
+    logLevel: 'warn',
+    publicDir: false,
+    define,
+    plugins: [...plugins, statsPlugin(name, stats)],
+    build: {
+      outDir: dist,
+      emptyOutDir: false,
+      target: TARGET,
+      minify,
+      sourcemap: false,
+      reportCompressedSize: false,
+      copyPublicDir: false,
+      lib: { entry, formats, fileName, name: globalName },
+      rolldownOptions: { external, output },
+    },
+  };
+}
+
+/** Browser bundles: lib mode leaves ES output readable (for bundlers); these are for browsers. */
+const minified = { minify: true, comments: false };
+
+const started = Date.now();
+rmSync(dist, { recursive: true, force: true });
+const stats = {};
+
+// For bundlers: readable ESM, dependencies external, the markdown renderer still a lazy chunk.
+await build(
+  config('library', stats, {
+    entry: { index: join(root, 'src/index.ts'), define: join(root, 'src/define.ts') },
+    formats: ['es'],
+    fileName: (_format, name) => `${name}.js`,
+    minify: false,
+    external: EXTERNAL,
+    output: { chunkFileNames: 'chunks/[name]-[hash].js' },
+  }),
+);
+
+// For <script type="module">, in two builds so that each file is self-contained: the markdown renderer
+// (marked + DOMPurify), then the entry that imports it lazily by a relative URL. One build with a shared
+// chunk would put the syntax-lowering helpers both need in a third file the initial load waits for.
+const [renderer] = /** @type {import('vite').Rolldown.RolldownOutput[]} */ (
+  await build(
+    config('widget', stats, {
+      entry: join(root, 'src/markdown/render.ts'),
+      formats: ['es'],
+      fileName: () => 'mac-render.js',
+      output: { ...minified, entryFileNames: 'mac-render-[hash].js' },
+    }),
+  )
+);
+const rendererFile = renderer?.output[0].fileName;
+if (!rendererFile) throw new Error('the markdown renderer build produced no file');
+await build(
+  config('widget', stats, {
+    entry: join(root, 'src/widget.ts'),
+    formats: ['es'],
+    fileName: () => 'mistral-agent-chat.js',
+    plugins: [lazyRenderer(rendererFile)],
+    output: { ...minified, codeSplitting: false },
+  }),
+);
+
+// For tag managers: one classic script, dynamic imports inlined. It has no import.meta (widget.ts then
+// falls back to document.currentScript); saying so here silences the bundler's warning.
+await build(
+  config('iife', stats, {
+    entry: join(root, 'src/widget.ts'),
+    formats: ['iife'],
+    fileName: () => 'mistral-agent-chat.iife.js',
+    globalName: 'MistralAgentChat',
+    define: { 'import.meta.url': 'undefined' },
+    output: { codeSplitting: false, comments: false },
+  }),
+);
+
+writeFileSync(join(dist, 'stats.json'), JSON.stringify(stats, null, 1) + '\n');
+
+// Types for bundler users: dist/types/** from tsc, and dist/index.d.ts + dist/define.d.ts next to the JS.
+const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
+  cwd: root,
+  stdio: 'inherit',
+});
+if (tsc.status !== 0) process.exit(tsc.status ?? 1);
+// tsc emits nothing for a hand-written .d.ts; copy it where the emitted index.d.ts imports it.
+copyFileSync(join(root, 'src/jsx.d.ts'), join(dist, 'types/jsx.d.ts'));
+mkdirSync(dist, { recursive: true });
+writeFileSync(join(dist, 'index.d.ts'), "export * from './types/index.js';\n");
+writeFileSync(join(dist, 'define.d.ts'), "export * from './types/define.js';\n");
+
+// The proxy for `mistral-agent-chat/server` (Node without tsx, Deno via npm:): plain tsc, one file per
+// module so the lazily imported adapters (pg, PGlite, offline demo) stay separate. dist/server/db/migrate.js
+// finds the migrations at ../../../supabase/migrations, as the source does.
+const tscServer = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.server.json'], {
+  cwd: root,
+  stdio: 'inherit',
+});
+if (tscServer.status !== 0) process.exit(tscServer.status ?? 1);
+
+console.log(`built dist/ in ${((Date.now() - started) / 1000).toFixed(1)} s`);

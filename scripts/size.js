@@ -1,0 +1,176 @@
+#!/usr/bin/env node
+// Bundle size report and CI gate. Builds nothing: reads dist/ (run `npm run build` first).
+//   node scripts/size.js                 table of every dist file (raw, gzip, brotli), the script-tag
+//                                        bundle's initial and total load, a breakdown by module; exit 1
+//                                        when over size-budget.json
+//   node scripts/size.js --json          the same figures as JSON (bench/run.ts reads bundle.*)
+//   node scripts/size.js --set-budget    write size-budget.json = measured + 2 %
+// Initial = dist/mistral-agent-chat.js + its static imports; total = initial + everything it can load
+// with import(). The graph and the per-module bytes come from dist/stats.json (written by the build).
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, posix, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = join(root, 'dist');
+const budgetFile = join(root, 'size-budget.json');
+const ENTRY = 'mistral-agent-chat.js';
+const args = new Set(process.argv.slice(2));
+
+if (!existsSync(join(dist, ENTRY)) || !existsSync(join(dist, 'stats.json'))) {
+  console.error('size: dist/ has no build; run `npm run build` first');
+  process.exit(1);
+}
+
+const sizes = new Map();
+function measure(file) {
+  let s = sizes.get(file);
+  if (!s) {
+    const buf = readFileSync(join(dist, file));
+    s = {
+      file,
+      raw: buf.length,
+      gz: gzipSync(buf, { level: 9 }).length,
+      br: brotliCompressSync(buf, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length,
+    };
+    sizes.set(file, s);
+  }
+  return s;
+}
+
+const files = readdirSync(dist, { recursive: true })
+  .map((f) => String(f).replaceAll('\\', '/'))
+  .filter((f) => f !== 'stats.json' && statSync(join(dist, f)).isFile())
+  .sort();
+
+/** @type {Record<string, {imports: string[], dynamicImports: string[], modules: Record<string, {rendered: number, min_gz: number}>}>} */
+const stats = JSON.parse(readFileSync(join(dist, 'stats.json'), 'utf8'));
+/** Import specifiers are relative to the importing file (or already dist-relative for chunk files). */
+const toFile = (from, spec) => {
+  const candidates = [posix.normalize(posix.join(posix.dirname(from), spec)), spec];
+  return candidates.find((c) => stats[c]);
+};
+function closure(start, { dynamic }) {
+  const seen = new Set();
+  const visit = (file) => {
+    if (!file || seen.has(file)) return;
+    seen.add(file);
+    const chunk = stats[file];
+    for (const spec of chunk.imports) visit(toFile(file, spec));
+    if (dynamic) for (const spec of chunk.dynamicImports) visit(toFile(file, spec));
+  };
+  visit(start);
+  return [...seen];
+}
+
+const initialFiles = closure(ENTRY, { dynamic: false });
+const totalFiles = closure(ENTRY, { dynamic: true });
+const sum = (list, key) => list.reduce((n, f) => n + measure(f)[key], 0);
+
+const CATEGORIES = [
+  ['lit', /node_modules\/(lit|lit-html|lit-element|@lit\/[^/]+)\//],
+  ['marked', /node_modules\/marked\//],
+  ['dompurify', /node_modules\/dompurify\//],
+  ['eventsource-parser', /node_modules\/eventsource-parser\//],
+  ['build helpers', /@oxc-project|rolldown|^\0|runtime/],
+  ['styles', /^src\/.*styles[^/]*\.ts$/],
+  ['strings', /^src\/element\/strings\.ts$/],
+  ['our code: client', /^src\/(client\/|protocol\.ts)/],
+  ['our code: markdown', /^src\/markdown\//],
+  ['our code: element', /^src\//],
+];
+const THIRD_PARTY = new Set(['lit', 'marked', 'dompurify', 'eventsource-parser']);
+const categoryOf = (id) => CATEGORIES.find(([, re]) => re.test(id))?.[0] ?? 'other';
+
+/** A chunk's real gzip size, shared out among its modules by their minified-alone gzip sizes (an estimate:
+ * compression across module boundaries is not attributable). */
+function breakdown(list) {
+  const out = {};
+  for (const file of list) {
+    const modules = Object.entries(stats[file].modules);
+    const total = modules.reduce((n, [, m]) => n + m.min_gz, 0) || 1;
+    const { gz } = measure(file);
+    for (const [id, m] of modules) {
+      const c = (out[categoryOf(id)] ??= { rendered: 0, gz_est: 0 });
+      c.rendered += m.rendered;
+      c.gz_est += (gz * m.min_gz) / total;
+    }
+  }
+  for (const c of Object.values(out)) c.gz_est = Math.round(c.gz_est);
+  return out;
+}
+
+/** Per module, for digging into a category: estimated gzip bytes in the script-tag bundle. */
+function modules(list) {
+  const out = [];
+  for (const file of list) {
+    const entries = Object.entries(stats[file].modules);
+    const total = entries.reduce((n, [, m]) => n + m.min_gz, 0) || 1;
+    for (const [id, m] of entries) out.push({ file, module: id, gz_est: Math.round((measure(file).gz * m.min_gz) / total) });
+  }
+  return out.sort((a, b) => b.gz_est - a.gz_est);
+}
+
+const initial = breakdown(initialFiles);
+const lazy = breakdown(totalFiles.filter((f) => !initialFiles.includes(f)));
+const all = breakdown(totalFiles);
+const bundle = {
+  entry: `dist/${ENTRY}`,
+  initial_files: initialFiles,
+  total_files: totalFiles,
+  initial_raw: sum(initialFiles, 'raw'),
+  initial_gz: sum(initialFiles, 'gz'),
+  initial_br: sum(initialFiles, 'br'),
+  total_raw: sum(totalFiles, 'raw'),
+  total_gz: sum(totalFiles, 'gz'),
+  total_br: sum(totalFiles, 'br'),
+  /** Estimated gzip bytes of third-party code in the total: what work on our own code cannot remove. */
+  floor_gz: Object.entries(all).reduce((n, [k, v]) => n + (THIRD_PARTY.has(k) ? v.gz_est : 0), 0),
+  breakdown: { initial, lazy },
+  modules: modules(totalFiles),
+};
+
+if (args.has('--set-budget')) {
+  const budget = {
+    initial_gz: Math.ceil(bundle.initial_gz * 1.02),
+    total_gz: Math.ceil(bundle.total_gz * 1.02),
+    measured: { initial_gz: bundle.initial_gz, total_gz: bundle.total_gz, date: new Date().toISOString().slice(0, 10) },
+  };
+  writeFileSync(budgetFile, JSON.stringify({ ...readBudget(), ...budget }, null, 2) + '\n');
+  console.log(`size-budget.json: initial_gz ${budget.initial_gz}, total_gz ${budget.total_gz} (measured + 2 %)`);
+  process.exit(0);
+}
+
+const budget = readBudget();
+const over = ['initial_gz', 'total_gz'].filter((k) => typeof budget[k] === 'number' && bundle[k] > budget[k]);
+
+if (args.has('--json')) {
+  console.log(JSON.stringify({ files: files.map(measure), bundle, budget, over_budget: over }, null, 2));
+} else {
+  const kb = (n) => `${(n / 1024).toFixed(1)} KB`.padStart(9);
+  console.log(`${'file'.padEnd(52)}${'raw'.padStart(9)}${'gzip'.padStart(9)}${'brotli'.padStart(9)}`);
+  for (const f of files.map(measure)) console.log(`${`dist/${f.file}`.padEnd(52)}${kb(f.raw)}${kb(f.gz)}${kb(f.br)}`);
+  console.log(`\nscript-tag bundle (${bundle.entry})`);
+  const line = (label, k) =>
+    console.log(
+      `  ${label.padEnd(9)}${kb(bundle[`${k}_raw`])} raw ${kb(bundle[`${k}_gz`])} gzip ${kb(bundle[`${k}_br`])} brotli` +
+        `   budget ${budget[`${k}_gz`] ?? '—'} B, goal ${budget[`goal_${k}_gz`] ?? '—'} B gzip`,
+    );
+  line('initial', 'initial');
+  line('total', 'total');
+  console.log(`  third-party floor ≈ ${kb(bundle.floor_gz).trim()} gzip`);
+  console.log('\nby module (gzip, estimated: each file shared out by its modules minified alone)');
+  const names = [...new Set([...Object.keys(initial), ...Object.keys(lazy)])].sort(
+    (a, b) => (all[b]?.gz_est ?? 0) - (all[a]?.gz_est ?? 0),
+  );
+  console.log(`  ${'module'.padEnd(22)}${'initial'.padStart(10)}${'lazy'.padStart(10)}`);
+  for (const n of names) console.log(`  ${n.padEnd(22)}${kb(initial[n]?.gz_est ?? 0)} ${kb(lazy[n]?.gz_est ?? 0)}`);
+  for (const k of over) console.error(`\nOVER BUDGET: ${k} ${bundle[k]} B > ${budget[k]} B (size-budget.json)`);
+}
+process.exit(over.length ? 1 : 0);
+
+function readBudget() {
+  return existsSync(budgetFile) ? JSON.parse(readFileSync(budgetFile, 'utf8')) : {};
+}
+

@@ -1,0 +1,22 @@
+// Browser tests (test/browser/**/*.test.ts) in Debian's Chromium, TypeScript through esbuild.
+import { esbuildPlugin } from '@web/dev-server-esbuild';
+import { chromeLauncher } from '@web/test-runner-chrome';
+import { CHROMIUM_ARGS, findChromium } from './scripts/chromium.js';
+
+export default {
+  files: ['test/browser/**/*.test.ts'],
+  nodeResolve: true,
+  concurrency: 1,
+  browsers: [
+    chromeLauncher({
+      launchOptions: {
+        executablePath: findChromium() ?? '/usr/bin/chromium',
+        headless: true,
+        // --no-sandbox (root) and no network beyond loopback: see scripts/chromium.js.
+        args: CHROMIUM_ARGS,
+      },
+    }),
+  ],
+  plugins: [esbuildPlugin({ ts: true, tsconfig: './tsconfig.json' })],
+  testFramework: { config: { timeout: 10000 } },
+};
