@@ -34,6 +34,7 @@ Commands:
   agent disable <id|key>      refuse chats for an agent
   agent enable <id|key>       accept chats again
   stats                       conversations, messages and tokens per agent
+  init supabase [dir]         add our migrations and Edge Function to your Supabase project
 
 Every command accepts --help, and --json for machine-readable output.
 ${DATABASE}
@@ -98,6 +99,38 @@ ${DATABASE}`,
 
 Accepts chats again for a disabled agent.
 ${DATABASE}`,
+
+  init: `Usage: mistral-agent-chat init supabase [dir] [--force] [--json]
+
+Run "mistral-agent-chat init supabase --help" for details.`,
+
+  'init supabase': `Usage: mistral-agent-chat init supabase [dir] [--force] [--json]
+
+Sets up your own Supabase project to run the widget proxy as an Edge Function. dir is your project folder,
+the one that holds supabase/ (default: the current folder). It writes:
+  supabase/migrations/00001_….sql …      our migrations, under our file names
+  supabase/functions/mistral-agent-chat/index.ts    the function
+  supabase/functions/mistral-agent-chat/deno.json   maps mistral-agent-chat/server to
+                                          npm:mistral-agent-chat@<this version>/server
+and adds [functions.mistral-agent-chat] with verify_jwt = false to supabase/config.toml (appended when
+missing, the rest of your file untouched; a minimal file is created when there is none).
+Files already there and identical are skipped; a file there with different content stops the command
+before anything is written, unless --force. Running it again after upgrading the package adds the new
+migrations (use --force to update the function's deno.json to the new version).
+
+Migration order: our migrations are numbered 00001_, 00002_, … and sort before timestamped ones
+(20240101000000_…). If your project has already applied migrations of its own, \`supabase db push\`
+refuses to insert ours before them ("Found local migration files to be inserted before the last migration
+on remote database"): run \`supabase db push --include-all\`. The command warns when this applies.
+
+Options:
+  --force    replace files that differ from ours (never config.toml)
+  --json     print {written, skipped, config, warnings, next} as JSON
+
+Then, from the project folder:
+  supabase db push
+  supabase secrets set MISTRAL_API_KEY=…
+  supabase functions deploy mistral-agent-chat --no-verify-jwt`,
 
   stats: `Usage: mistral-agent-chat stats [--json]
 

@@ -16,9 +16,9 @@ const defaultIo: Io = {
 /** Runs one command; resolves to the exit code, or undefined when the process keeps running (serve). */
 export async function main(argv: string[], env: Env = process.env, io: Io = defaultIo): Promise<number | undefined> {
   const [command, ...rest] = argv;
-  const sub = command === 'agent' && rest[0] && !rest[0].startsWith('-') ? rest[0] : undefined;
+  const sub = (command === 'agent' || command === 'init') && rest[0] && !rest[0].startsWith('-') ? rest[0] : undefined;
   const args = sub ? rest.slice(1) : rest;
-  const helpKey = sub ? `agent ${sub}` : (command ?? '');
+  const helpKey = sub ? `${command} ${sub}` : (command ?? '');
   try {
     if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
       io.out(HELP['']!);
@@ -42,6 +42,10 @@ export async function main(argv: string[], env: Env = process.env, io: Io = defa
         return await commands.agentCommand(sub, args, env, io);
       case 'stats':
         return await commands.statsCommand(args, env, io);
+      case 'init': {
+        const { initCommand } = await import('./init-supabase.ts');
+        return await initCommand(sub, args, io);
+      }
       default:
         throw new UsageError(`unknown command "${command}"`);
     }
