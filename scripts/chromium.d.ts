@@ -1,0 +1,4 @@
+/** Path of a Chromium executable (CHROME_PATH or Debian's), or null when none is installed. */
+export function findChromium(): string | null;
+/** Flags every headless launch needs here: root (no sandbox) and no network beyond loopback. */
+export const CHROMIUM_ARGS: string[];
