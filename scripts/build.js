@@ -2,11 +2,13 @@
 // `npm run build`: every browser artifact in dist/, from one vite config per output.
 //   dist/index.js, dist/define.js         for bundlers: dependencies (lit, marked, dompurify,
 //                                         eventsource-parser) stay imports; types in dist/types/
-//   dist/mistral-agent-chat.js            for <script type="module">: everything inlined except the
-//                                         markdown renderer (marked + DOMPurify), a lazy chunk next to it
-//   dist/mac-*.js                         that chunk; imported by a relative URL, so it must be served
-//                                         from the same directory as the entry (any path works)
-//   dist/mistral-agent-chat.iife.js       one classic script for tag managers (no chunks)
+//   dist/mistral-agent-chat.js            for <script type="module">: the launcher-first loader alone
+//                                         (src/widget.ts: a stub launcher, no Lit), which imports
+//   dist/mac-element-*.js                 the element (Lit, element, client) on interest or idle, which imports
+//   dist/mac-render-*.js                  the markdown renderer (marked + DOMPurify) on the first reply.
+//                                         Chunks are imported by relative URLs, so they must be served from
+//                                         the same directory as the entry (any path works)
+//   dist/mistral-agent-chat.iife.js       one classic script for tag managers: the same loader, chunks inlined
 //   dist/stats.json                       bytes per module per chunk, for scripts/size.js
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -57,18 +59,25 @@ function statsPlugin(build, stats) {
   };
 }
 
-/** The element's `import('../markdown/render.ts')` becomes an import of the separately built renderer. */
-function lazyRenderer(fileName) {
-  const renderer = join(root, 'src/markdown/render.ts');
+/** An `import()` of the module `source` becomes an import of `./fileName`, built separately next to it. */
+function lazyChunk(source, fileName) {
+  const target = join(root, source);
   return {
-    name: 'mac-lazy-renderer',
+    name: 'mac-lazy-chunk',
     enforce: 'pre',
     resolveId(id, importer) {
-      if (importer && resolve(dirname(importer), id) === renderer) return { id: `./${fileName}`, external: true };
+      if (importer && resolve(dirname(importer), id) === target) return { id: `./${fileName}`, external: true };
       return null;
     },
   };
 }
+
+/** The only output file of a build. */
+const outputFile = (result, what) => {
+  const file = /** @type {import('vite').Rolldown.RolldownOutput[]} */ (result)[0]?.output[0].fileName;
+  if (!file) throw new Error(`the ${what} build produced no file`);
+  return file;
+};
 
 function config(name, stats, { entry, formats, fileName, globalName, minify = 'oxc', external, output = {}, plugins = [], define }) {
   return {
@@ -111,10 +120,11 @@ await build(
   }),
 );
 
-// For <script type="module">, in two builds so that each file is self-contained: the markdown renderer
-// (marked + DOMPurify), then the entry that imports it lazily by a relative URL. One build with a shared
-// chunk would put the syntax-lowering helpers both need in a third file the initial load waits for.
-const [renderer] = /** @type {import('vite').Rolldown.RolldownOutput[]} */ (
+// For <script type="module">, in three builds so that each file is self-contained (one build with shared
+// chunks would put the syntax-lowering helpers they share in a further file that loads first): the markdown
+// renderer (marked + DOMPurify), the element that imports it lazily, the loader that imports the element
+// lazily, each import by a relative URL.
+const rendererFile = outputFile(
   await build(
     config('widget', stats, {
       entry: join(root, 'src/markdown/render.ts'),
@@ -122,22 +132,34 @@ const [renderer] = /** @type {import('vite').Rolldown.RolldownOutput[]} */ (
       fileName: () => 'mac-render.js',
       output: { ...minified, entryFileNames: 'mac-render-[hash].js' },
     }),
-  )
+  ),
+  'markdown renderer',
 );
-const rendererFile = renderer?.output[0].fileName;
-if (!rendererFile) throw new Error('the markdown renderer build produced no file');
+const elementFile = outputFile(
+  await build(
+    config('widget', stats, {
+      entry: join(root, 'src/widget-element.ts'),
+      formats: ['es'],
+      fileName: () => 'mac-element.js',
+      plugins: [lazyChunk('src/markdown/render.ts', rendererFile)],
+      output: { ...minified, codeSplitting: false, entryFileNames: 'mac-element-[hash].js' },
+    }),
+  ),
+  'element',
+);
 await build(
   config('widget', stats, {
     entry: join(root, 'src/widget.ts'),
     formats: ['es'],
     fileName: () => 'mistral-agent-chat.js',
-    plugins: [lazyRenderer(rendererFile)],
+    plugins: [lazyChunk('src/widget-element.ts', elementFile)],
     output: { ...minified, codeSplitting: false },
   }),
 );
 
-// For tag managers: one classic script, dynamic imports inlined. It has no import.meta (widget.ts then
-// falls back to document.currentScript); saying so here silences the bundler's warning.
+// For tag managers: one classic script, the same loader with its dynamic imports inlined (the stub shows at
+// once, the element defines on interest or idle). It has no import.meta (widget.ts then falls back to
+// document.currentScript); saying so here silences the bundler's warning.
 await build(
   config('iife', stats, {
     entry: join(root, 'src/widget.ts'),

@@ -6,7 +6,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const bundle = 'dist/mistral-agent-chat.js';
-const sources = ['src/element', 'src/client', 'src/markdown', 'src/protocol.ts', 'src/widget.ts', 'src/define.ts', 'src/index.ts'];
+const sources = ['src/element', 'src/client', 'src/markdown', 'src/protocol.ts', 'src/widget.ts', 'src/widget-element.ts', 'src/define.ts', 'src/index.ts'];
 
 function newest(path) {
   if (!existsSync(path)) return 0;

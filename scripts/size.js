@@ -5,8 +5,10 @@
 //                                        when over size-budget.json
 //   node scripts/size.js --json          the same figures as JSON (bench/run.ts reads bundle.*)
 //   node scripts/size.js --set-budget    write size-budget.json = measured + 2 %
-// Initial = dist/mistral-agent-chat.js + its static imports; total = initial + everything it can load
-// with import(). The graph and the per-module bytes come from dist/stats.json (written by the build).
+// Initial = dist/mistral-agent-chat.js + its static imports (the launcher-first loader alone); total =
+// initial + everything it can load with import(), transitively (the element chunk dist/mac-element-*.js,
+// then the markdown chunk dist/mac-render-*.js). The graph and the per-module bytes come from
+// dist/stats.json (written by the build).
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, posix, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -75,7 +77,8 @@ const CATEGORIES = [
   ['eventsource-parser', /node_modules\/eventsource-parser\//],
   ['build helpers', /@oxc-project|rolldown|^\0|runtime/],
   ['styles', /^src\/.*styles[^/]*\.ts$/],
-  ['strings', /^src\/element\/strings\.ts$/],
+  ['strings', /^src\/element\/(strings|launcher-label)\.ts$/],
+  ['our code: loader', /^src\/(widget\.ts|element\/stub\.ts)$/],
   ['our code: client', /^src\/(client\/|protocol\.ts)/],
   ['our code: markdown', /^src\/markdown\//],
   ['our code: element', /^src\//],
@@ -159,6 +162,8 @@ if (args.has('--json')) {
     );
   line('initial', 'initial');
   line('total', 'total');
+  console.log(`  initial files: ${initialFiles.join(', ')}`);
+  console.log(`  lazy files:    ${totalFiles.filter((f) => !initialFiles.includes(f)).join(', ') || '—'}`);
   console.log(`  third-party floor ≈ ${kb(bundle.floor_gz).trim()} gzip`);
   console.log('\nby module (gzip, estimated: each file shared out by its modules minified alone)');
   const names = [...new Set([...Object.keys(initial), ...Object.keys(lazy)])].sort(

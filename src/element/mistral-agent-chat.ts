@@ -7,6 +7,7 @@ import { MistralChatCloseEvent, MistralChatOpenEvent, MistralChatResponseEvent, 
 import { CHAT, CLOSE, NEW, SEND, STOP, icon } from './icons.ts';
 import styles from './mistral-agent-chat.styles.ts';
 import { fmt, isRtl, resolveLang, stringsFor, type Strings } from './strings.ts';
+import { STUB_OPEN } from './stub.ts';
 
 /** `starters` attribute: a JSON array of strings; anything else is ignored. */
 const jsonList = {
@@ -173,6 +174,8 @@ export class MistralAgentChat extends LitElement {
   /** Follow new text unless the visitor scrolled up. */
   #stick = true;
   #refocus = false;
+  /** What the visitor did with the script-tag loader's stub launcher, carried over after the upgrade. */
+  #fromStub: '' | 'open' | 'focus' = '';
 
   constructor() {
     super();
@@ -250,7 +253,22 @@ export class MistralAgentChat extends LitElement {
       void this.#chat.load();
   }
 
+  /** Lit reuses an existing shadow root: the script-tag loader's stub (stub.ts) is cleared before rendering. */
+  protected override createRenderRoot() {
+    const stub = this.shadowRoot;
+    if (stub) {
+      this.#fromStub = this.hasAttribute(STUB_OPEN) ? 'open' : stub.activeElement ? 'focus' : '';
+      this.removeAttribute(STUB_OPEN);
+      stub.replaceChildren();
+    }
+    return super.createRenderRoot();
+  }
+
   protected override firstUpdated() {
+    // After a click on the stub, open as the launcher does (focus in the input, open event); once rendered,
+    // so that it is a change like any other. A focused stub hands its focus to the real launcher.
+    if (this.#fromStub === 'open') void this.updateComplete.then(() => this.open());
+    else if (this.#fromStub === 'focus') this.focus();
     const problem = this.#problem;
     if (problem) {
       console.error(

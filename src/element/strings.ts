@@ -1,3 +1,7 @@
+import { OPEN_CHAT, primary } from './launcher-label.ts';
+
+export { resolveLang } from './launcher-label.ts';
+
 /**
  * Built-in UI strings (en, fr). Every key can be overridden through the element's `strings` property.
  * `{n}` placeholders are filled by `fmt()`. Error messages are keyed `e_<code>` (protocol ErrorCode or a
@@ -5,7 +9,7 @@
  */
 const en = {
   title: 'Chat',
-  openChat: 'Open chat',
+  openChat: OPEN_CHAT.en,
   closeChat: 'Close chat',
   newChat: 'New conversation',
   placeholder: 'Write a message…',
@@ -44,7 +48,7 @@ export type StringKey = keyof Strings;
 
 const fr: Strings = {
   title: 'Discussion',
-  openChat: 'Ouvrir la discussion',
+  openChat: OPEN_CHAT.fr,
   closeChat: 'Fermer la discussion',
   newChat: 'Nouvelle conversation',
   placeholder: 'Écrivez un message…',
@@ -80,12 +84,6 @@ const fr: Strings = {
 
 const builtIn: Record<string, Strings> = { en, fr };
 const RTL = /^(ar|arc|ckb|dv|fa|he|iw|ks|ku|ps|sd|ug|ur|yi)$/;
-
-const primary = (tag: string) => tag.toLowerCase().split(/[-_]/)[0] ?? '';
-
-/** The language to use: the element's `lang`, else the page's, else the browser's. */
-export const resolveLang = (own: string | null | undefined): string =>
-  own || document.documentElement.lang || navigator.language || 'en';
 
 /** Built-in strings for a BCP 47 tag (English when the language has none), with overrides on top. */
 export const stringsFor = (lang: string, overrides?: Partial<Strings> | null): Strings => ({
