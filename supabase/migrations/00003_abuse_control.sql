@@ -6,7 +6,8 @@
 --   * counters shared by every proxy instance (rate_limits, agent_token_usage), so limits hold when
 --     the proxy is scaled out;
 --   * begin_turn refuses a turn over a limit before storing anything; end_turn counts billed tokens;
---     agent_by_key returns the real allowed_origins.
+--     agent_by_key returns the real allowed_origins; a retried, still unanswered visitor message is
+--     stored once (begin_turn reuses it).
 -- Affects: public.agents (4 columns), public.rate_limits and public.agent_token_usage (new),
 -- public.hit_rate_limit (new), public.agent_by_key, public.begin_turn, public.end_turn (replaced, same
 -- signatures and parameter names: the supabase-js adapter calls them by name).
@@ -237,9 +238,26 @@ begin
         visitor_id = coalesce(excluded.visitor_id, c.visitor_id)
   returning c.id into v_conversation_id;
 
-  insert into public.messages (conversation_id, role, content, created_at)
-  values (v_conversation_id, 'user', p_content, public.next_message_time(v_conversation_id))
-  returning id into v_message_id;
+  -- a retry: the conversation's last message is this same visitor message, still unanswered (the turn
+  -- failed before any reply was stored) and recent. Reuse it, so the visitor's words and the statistics
+  -- count it once however often the widget's Retry is pressed.
+  select last.id into v_message_id
+  from (
+    select m.id, m.role, m.content, m.created_at
+    from public.messages m
+    where m.conversation_id = v_conversation_id
+    order by m.created_at desc, m.id desc
+    limit 1
+  ) last
+  where last.role = 'user'
+    and last.content = p_content
+    and last.created_at > now() - interval '15 minutes';
+
+  if v_message_id is null then
+    insert into public.messages (conversation_id, role, content, created_at)
+    values (v_conversation_id, 'user', p_content, public.next_message_time(v_conversation_id))
+    returning id into v_message_id;
+  end if;
 
   -- earlier messages, newest first, while they fit in what the new message leaves of the budgets
   select coalesce(jsonb_agg(jsonb_build_object('role', h.role, 'content', h.content)
