@@ -53,6 +53,8 @@ export interface ErrorEventData {
   code: ErrorCode;
   message: string;
   request_id?: string;
+  /** Seconds to wait before sending again (with `rate_limited`, e.g. when Mistral itself is rate limiting). */
+  retry_after?: number;
 }
 export interface ChatEventMap {
   start: StartEvent;

@@ -146,7 +146,8 @@ export class ChatClient {
               const e = parseEvent(data, isErrorEvent);
               // A code this client does not know yet (a newer server) is still an error.
               const code = isErrorCode(e.code) ? e.code : 'bad_response';
-              outcome = { error: new ChatError(code, e.message, { requestId: e.request_id ?? requestId }) };
+              const retryAfter = typeof e.retry_after === 'number' && e.retry_after >= 0 ? e.retry_after : null;
+              outcome = { error: new ChatError(code, e.message, { requestId: e.request_id ?? requestId, retryAfter }) };
               break;
             }
             default: // unknown events are ignored: later protocol minors may add some
@@ -292,7 +293,7 @@ const isStartEvent = (v: unknown): v is StartEvent => hasShape(v, { conversation
 const isDeltaEvent = (v: unknown): v is { text: string } => hasShape(v, { text: 'string' });
 const isDoneEvent = (v: unknown): v is DoneEvent =>
   hasShape(v, { message_id: 'string', tokens_used: 'number', response_time_ms: 'number', finish_reason: 'string' });
-const isErrorEvent = (v: unknown): v is { code: string; message: string; request_id?: string } =>
+const isErrorEvent = (v: unknown): v is { code: string; message: string; request_id?: string; retry_after?: unknown } =>
   hasShape(v, { code: 'string', message: 'string' }) && (v.request_id === undefined || typeof v.request_id === 'string');
 const isStoredMessage = (v: unknown): v is StoredMessage =>
   hasShape(v, { id: 'string', content: 'string', created_at: 'string' }) && (v.role === 'user' || v.role === 'assistant');

@@ -167,6 +167,17 @@ describe('ChatClient', () => {
       expect(err.status).to.equal(null);
     });
 
+    it('carries the wait of a rate_limited error event (Mistral rate limiting mid-turn)', async () => {
+      const stream = sse([
+        ['start', start],
+        ['error', { code: 'rate_limited', message: 'Too many requests', request_id: 'req_r', retry_after: 7 }],
+      ]);
+      const { fetch } = stubFetch(() => new Response(stream, { headers: sseHeaders }));
+      const err = await rejection(new ChatClient({ endpoint: 'http://x', apiKey: 'k', fetch }).chat(body, {}));
+      expect(err.code).to.equal('rate_limited');
+      expect(err.retryAfter).to.equal(7);
+    });
+
     it('rejects as a network error when the stream closes without done', async () => {
       const stream = sse([['start', start], ['delta', { text: 'cut' }]]);
       const { fetch } = stubFetch(() => new Response(stream, { headers: sseHeaders }));

@@ -647,6 +647,21 @@ describe('POST /v1/chat when the upstream fails (Mistral stand-in)', () => {
     assert.deepEqual((await messagesOf(agentId, sessionId)).map((m) => [m.role, m.content]), [['user', 'Are you there?']]);
   });
 
+  it('tells the visitor how long to wait when Mistral answers 429 with Retry-After', async () => {
+    const { apiKey } = await newAgent();
+    const { app } = mistralApp();
+    standIn.script({
+      type: 'error',
+      status: 429,
+      headers: { 'Retry-After': '7' },
+      body: { object: 'error', message: 'Rate limit exceeded', type: 'rate_limited', param: null, code: '1300' },
+    });
+    const events = await sseEvents(await chat(app, apiKey, { session_id: session(), message: 'Still there?' }));
+    assert.deepEqual(events.map((e) => e.event), ['start', 'error']);
+    assert.equal(events[1]?.data.code, 'rate_limited');
+    assert.equal(events[1]?.data.retry_after, 7);
+  });
+
   it('sends upstream_error (502) after start when Mistral fails, storing no empty reply', async () => {
     const { apiKey, agentId } = await newAgent();
     const { app } = mistralApp();

@@ -61,7 +61,14 @@ export class PostgresDb implements Db {
 }
 
 export function openPostgres(connectionString: string, opts: PostgresOptions = {}): PostgresDb {
-  const pool = new pg.Pool({ connectionString, max: opts.max ?? 10 });
+  const pool = new pg.Pool({
+    connectionString,
+    max: opts.max ?? 10,
+    // A dead or partitioned host must fail fast instead of holding a pooled connection for minutes:
+    // connecting gives up after 10 s, and TCP keep-alive notices a peer that vanished.
+    connectionTimeoutMillis: 10_000,
+    keepAlive: true,
+  });
   // Without a listener, an idle connection dropped by the server would crash the process.
   pool.on('error', (err) => opts.onError?.(err));
   return new PostgresDb(pool);

@@ -101,7 +101,11 @@ async function pump(
 }
 
 function errorEvent(err: unknown, requestId: string, log: Logger): ErrorEventData {
-  if (err instanceof ApiError) return { code: err.code, message: err.message, request_id: requestId };
+  if (err instanceof ApiError) {
+    const event: ErrorEventData = { code: err.code, message: err.message, request_id: requestId };
+    if (err.retryAfter !== undefined) event.retry_after = err.retryAfter;
+    return event;
+  }
   log.error('upstream failed unexpectedly', { request_id: requestId, error: describeError(err) });
   return { code: 'upstream_error', message: 'The assistant could not answer. Please try again.', request_id: requestId };
 }

@@ -129,11 +129,11 @@ async function* streamReply(
         if (call.stopped) throw stopError(call);
         if (!(err instanceof AttemptFailure)) throw err;
         if (!err.retryable || call.yielded || attempt >= o.retries.max) {
-          o.log[err.level](err.logMsg, { requestId: opts.requestId, ...err.fields, attempts: attempt + 1 });
+          o.log[err.level](err.logMsg, { request_id: opts.requestId, ...err.fields, attempts: attempt + 1 });
           throw err.error;
         }
         const delayMs = retryDelay(attempt, err.retryAfterMs, o.retries.maxDelayMs);
-        o.log.warn(`${err.logMsg}; retrying`, { requestId: opts.requestId, ...err.fields, attempt: attempt + 1, delayMs });
+        o.log.warn(`${err.logMsg}; retrying`, { request_id: opts.requestId, ...err.fields, attempt: attempt + 1, delayMs });
         call.watch.phase('none');
         await sleep(delayMs, call.controller.signal);
         if (call.stopped) throw stopError(call);
@@ -258,7 +258,7 @@ function parseChunk(data: string, call: Call): ParsedChunk | null {
   try {
     obj = JSON.parse(data);
   } catch {
-    call.o.log.warn('Ignoring an unreadable Mistral stream event', { requestId: call.opts.requestId, data: data.slice(0, 200) });
+    call.o.log.warn('Ignoring an unreadable Mistral stream event', { request_id: call.opts.requestId, data: data.slice(0, 200) });
     return null;
   }
   if (!isRecord(obj)) return null;
@@ -393,7 +393,7 @@ function stopError(call: Call): Error {
   if (call.stopped === 'caller') return abortError();
   const limits = { first_byte: 'firstByteMs', idle: 'idleMs', total: 'totalMs' } as const;
   const limit = call.stopped ? call.o.timeouts[limits[call.stopped]] : undefined;
-  call.o.log.warn('Mistral timed out', { requestId: call.opts.requestId, phase: call.stopped, limitMs: limit });
+  call.o.log.warn('Mistral timed out', { request_id: call.opts.requestId, phase: call.stopped, limitMs: limit });
   return new ApiError('upstream_timeout', UPSTREAM_MESSAGES.timeout);
 }
 
