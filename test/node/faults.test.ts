@@ -113,9 +113,9 @@ function assertHuman(message: unknown, where: string): void {
   assert.doesNotMatch(m, /\bat .+:\d+:\d+/, `${where}: no stack`);
 }
 
-/** Log lines of one request (the app logs `request_id`, the upstream client `requestId`). */
+/** Log lines of one request (app and upstream client both log `request_id`). */
 function linesOf(log: Log, requestId: string) {
-  return log.lines.filter((l) => l.fields?.request_id === requestId || l.fields?.requestId === requestId);
+  return log.lines.filter((l) => l.fields?.request_id === requestId);
 }
 
 function assertLogged(log: Log, requestId: string, detail: RegExp): void {

@@ -144,7 +144,7 @@ describe('Mistral upstream: reading replies', () => {
     const r = await run();
     assert.deepEqual(r.deltas, ['He', 'll']);
     assert.equal(apiError(r, 'upstream_error').message, UPSTREAM_MESSAGES.cutOff);
-    assert.ok(log.lines.some((l) => l.level === 'error' && l.fields?.requestId === 'req-1'));
+    assert.ok(log.lines.some((l) => l.level === 'error' && l.fields?.request_id === 'req-1'));
   });
 
   it('fails with upstream_error when the connection drops mid-reply, keeping what was relayed', async () => {
@@ -195,7 +195,7 @@ describe('Mistral upstream: errors and retries', () => {
     assert.equal(standIn.requests.length, 1);
     const line = log.lines.find((l) => l.msg === 'Mistral rejected the API key');
     assert.equal(line?.level, 'error');
-    assert.equal(line?.fields?.requestId, 'req-1');
+    assert.equal(line?.fields?.request_id, 'req-1');
     assert.match(String(line?.fields?.detail), /Invalid API Key/);
   });
 
