@@ -72,6 +72,15 @@ if (nodeTests.length)
     count: nodeCount,
   });
 
+// The bounded load test (500 conversations × 3 turns on real PostgreSQL); it skips itself without PostgreSQL.
+if (existsSync('test/load/run.ts'))
+  run('load', 'node', ['--import', 'tsx', 'test/load/run.ts'], {
+    count: (out) => {
+      const m = out.match(/^load: (\d+) passed, (\d+) failed/m);
+      return { passed: Number(m?.[1] ?? 0), failed: Number(m?.[2] ?? 0), skipped: 0 };
+    },
+  });
+
 const chromium = findChromium();
 if (!chromium) {
   skip('browser', 'no Chromium found (apt-get install -y chromium, or set CHROME_PATH)');
