@@ -31,18 +31,32 @@ const FORBID_TAGS = [
 const SAFE_URL = /^(?:https?|mailto):/i;
 const HTTP_URL = /^https?:/i;
 
+/**
+ * `scheme` passes and the URL is absolute: it means the same whatever page it is on. `http:/admin`, `http:x`
+ * or a bare `http:` pass the scheme test yet resolve against the host page (a same-origin link, or a
+ * credentialed image request to the host site); they parse differently against two bases and are dropped.
+ */
+function absolute(url: string, scheme: RegExp): boolean {
+  if (!scheme.test(url.trim())) return false;
+  try {
+    return new URL(url, 'http://a.invalid/').href === new URL(url, 'https://b.invalid/').href;
+  } catch {
+    return false;
+  }
+}
+
 const purifier = DOMPurify(window);
 purifier.addHook('afterSanitizeAttributes', (node) => {
   if (node.nodeName === 'A') {
     const href = node.getAttribute('href');
-    if (href !== null && !SAFE_URL.test(href.trim())) node.removeAttribute('href');
+    if (href !== null && !absolute(href, SAFE_URL)) node.removeAttribute('href');
     if (node.hasAttribute('href')) {
       node.setAttribute('target', '_blank');
       node.setAttribute('rel', 'noopener noreferrer');
     }
   } else if (node.nodeName === 'IMG') {
     const src = node.getAttribute('src');
-    if (src !== null && !HTTP_URL.test(src.trim())) node.removeAttribute('src');
+    if (src !== null && !absolute(src, HTTP_URL)) node.removeAttribute('src');
     node.setAttribute('loading', 'lazy');
     node.setAttribute('referrerpolicy', 'no-referrer');
   }
@@ -94,7 +108,7 @@ function createMarked(allowImages: boolean): Marked {
         }
       },
       image(token) {
-        if (allowImages && HTTP_URL.test(token.href.trim())) return Renderer.prototype.image.call(this, token);
+        if (allowImages && absolute(token.href, HTTP_URL)) return Renderer.prototype.image.call(this, token);
         const alt = token.tokens ? this.parser.parseInline(token.tokens, this.parser.textRenderer) : token.text;
         const label = alt.trim() || token.href;
         if (inLink) return escapeHtml(label);
