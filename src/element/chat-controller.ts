@@ -155,7 +155,9 @@ export class ChatController implements ReactiveController {
       return this.#dispatch({ type: 'fail', error: { code: error?.code ?? 'network', retry: 'send' } });
     }
     this.md = await loadMarkdown();
-    this.#stream = this.md ? new this.md.MarkdownStream({ allowImages: this.#host.allowImages }) : undefined;
+    // While a reply streams, images stay links even with allow-images: a URL still arriving (or a reference
+    // definition still being typed) must never be fetched. The finished reply renders them (see html()).
+    this.#stream = this.md ? new this.md.MarkdownStream({ allowImages: false }) : undefined;
     try {
       const done = await api.chat(
         {
@@ -177,7 +179,8 @@ export class ChatController implements ReactiveController {
       const reply = this.state.messages.at(-1)!;
       // The stream has every finished block cached: the final HTML costs only the last block,
       // and the same segments keep their DOM.
-      if (this.#stream) this.#html.set(reply, (this.#stream.set(reply.text), this.#stream.segments()));
+      // With allow-images, html() renders the whole reply once more, images included.
+      if (this.#stream && !this.#host.allowImages) this.#html.set(reply, (this.#stream.set(reply.text), this.#stream.segments()));
       this.#host.dispatchEvent(new MistralChatResponseEvent(done.message_id, reply.text, done.tokens_used));
     } catch (e) {
       this.#flush();
@@ -241,7 +244,9 @@ export class ChatController implements ReactiveController {
     }
     if (m.status === 'streaming' && this.#stream) return (this.#stream.set(m.text), this.#stream.segments());
     let out = this.#html.get(m);
-    if (!out) this.#html.set(m, (out = [md.renderMarkdown(m.text, { allowImages })]));
+    // A stopped or failed reply may end inside an image URL: it keeps its images as links.
+    const images = allowImages && m.status === undefined;
+    if (!out) this.#html.set(m, (out = [md.renderMarkdown(m.text, { allowImages: images })]));
     return out;
   }
 }
