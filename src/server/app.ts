@@ -3,7 +3,6 @@
  * Routes = widget protocol v1 (DESIGN.md). Errors: one `onError`, JSON `{"error":{code,message,request_id}}`.
  */
 import { Hono, type Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
@@ -12,6 +11,7 @@ import type { Config } from './config.ts';
 import { ApiError } from './errors.ts';
 import { requireAgent } from './http/access.ts';
 import { AgentCache } from './http/agent-cache.ts';
+import { chatBodyLimit } from './http/body-limit.ts';
 import { chatRoute } from './http/chat-route.ts';
 import type { AppEnv } from './http/env.ts';
 import { describeError, storeCall } from './http/store-call.ts';
@@ -116,12 +116,7 @@ export function createApp(deps: AppDeps): ProxyApp {
   api.post(
     '/v1/chat',
     agent,
-    bodyLimit({
-      maxSize: config.limits.bodyBytes,
-      onError: () => {
-        throw new ApiError('payload_too_large', `The request body must be at most ${config.limits.bodyBytes} bytes.`);
-      },
-    }),
+    chatBodyLimit(config.limits.bodyBytes),
     chatRoute({ ...deps, cache, turns }),
   );
 
