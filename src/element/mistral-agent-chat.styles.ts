@@ -37,10 +37,14 @@ export default css`
     --mistral-chat-launcher-shadow: 0 4px 14px rgb(0 0 0 / 0.25);
     --mistral-chat-z-index: 2147483000;
 
-    position: fixed;
-    z-index: var(--mistral-chat-z-index);
-    bottom: calc(var(--mistral-chat-offset) + env(safe-area-inset-bottom, 0px));
-    right: calc(var(--mistral-chat-offset) + env(safe-area-inset-right, 0px));
+    /* A page rule that targets this element beats any :host rule, even at zero specificity (a reset
+       such as '*:where(…) { all: unset }'); an !important :host rule beats every page rule. So the
+       launcher's place is !important (move it with --mistral-chat-offset and --mistral-chat-z-index), and
+       the text settings are repeated on .panel, where page CSS cannot reach. */
+    position: fixed !important;
+    z-index: var(--mistral-chat-z-index) !important;
+    bottom: calc(var(--mistral-chat-offset) + env(safe-area-inset-bottom, 0px)) !important;
+    right: calc(var(--mistral-chat-offset) + env(safe-area-inset-right, 0px)) !important;
     font: var(--mistral-chat-font-size) / var(--mistral-chat-line-height) var(--mistral-chat-font);
     color: var(--mistral-chat-fg);
     color-scheme: light;
@@ -78,14 +82,14 @@ export default css`
     }
   }
   :host([position='bottom-left']) {
-    right: auto;
-    left: calc(var(--mistral-chat-offset) + env(safe-area-inset-left, 0px));
+    right: auto !important;
+    left: calc(var(--mistral-chat-offset) + env(safe-area-inset-left, 0px)) !important;
   }
   :host([mode='inline']) {
-    position: relative;
+    position: relative !important;
     display: block;
-    inset: auto;
-    z-index: auto;
+    inset: auto !important;
+    z-index: auto !important;
     height: 100%;
     min-height: 320px;
   }
@@ -149,6 +153,17 @@ export default css`
     border: 1px solid var(--mistral-chat-border);
     border-radius: var(--mistral-chat-radius);
     box-shadow: var(--mistral-chat-shadow);
+    /* The inherited text settings, again (see :host). */
+    font: var(--mistral-chat-font-size) / var(--mistral-chat-line-height) var(--mistral-chat-font);
+    color: var(--mistral-chat-fg);
+    letter-spacing: normal;
+    word-spacing: normal;
+    text-transform: none;
+    text-indent: 0;
+    text-shadow: none;
+    text-align: start;
+    white-space: normal;
+    cursor: auto;
   }
   :host([position='bottom-left']) .panel {
     right: auto;
@@ -284,6 +299,10 @@ export default css`
     direction: ltr;
     text-align: left;
     padding: 10px;
+    /* Long lines wrap: a scrolling block would be a region keyboard users cannot scroll (axe
+       scrollable-region-focusable); the copy button still copies the lines as they are. */
+    white-space: pre-wrap;
+    overflow-wrap: anywhere;
     overflow-x: auto;
     border-radius: 8px;
     background: var(--mistral-chat-code-bg);

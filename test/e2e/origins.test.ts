@@ -1,0 +1,111 @@
+/**
+ * Two ports, two origins: a shop page on one, the proxy (and widget.js) on the other. CORS must let the
+ * widget talk to its proxy, and an agent's origin allowlist must keep other sites out without a crash.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Browser } from 'playwright-core';
+import { updateAgent } from '../../src/server/cli/admin.ts';
+import { launchBrowser, openPage } from './helpers/browser.ts';
+import { startSite, type Site } from './helpers/site.ts';
+import { ALLOWED_ORIGIN, startStack, type Stack } from './helpers/stack.ts';
+import { widget } from './helpers/widget.ts';
+
+const T = { timeout: 60_000 };
+/** What Chromium logs for a refused cross-origin read and for the failed load behind it. */
+const CORS_NOISE = /blocked by CORS policy|net::ERR_FAILED/;
+
+describe('a page on another origin than the proxy', () => {
+  let stack: Stack;
+  let site: Site;
+  let browser: Browser;
+
+  before(async () => {
+    [stack, browser] = await Promise.all([startStack('pglite'), launchBrowser()]);
+    site = await startSite({ proxy: stack.url, key: stack.keys.main });
+  });
+  after(async () => {
+    await browser?.close();
+    await site?.close();
+    await stack?.close();
+  });
+
+  it('loads widget.js from the proxy and chats with it across origins', T, async () => {
+    assert.notEqual(new URL(site.url).origin, new URL(stack.url).origin);
+    const w = await openPage(browser);
+    try {
+      await w.page.goto(`${site.url}/pages/embed.html`);
+      const chat = widget(w.page);
+      await chat.launcher.click();
+      await chat.waitForText(chat.heading, 'Demo assistant');
+      await chat.ask('Do you ship abroad?');
+      await chat.waitForText(chat.replies, 'Echo: Do you ship abroad?');
+      await chat.idle();
+      const sessionId = (await chat.sessionId(stack.keys.main))!;
+      assert.equal((await stack.history(sessionId)).length, 2);
+      assert.deepEqual(w.errors, []);
+    } finally {
+      await w.close();
+    }
+  });
+
+  it('shows a page whose origin the agent does not allow an error with Retry, not a crash', T, async () => {
+    // The proxy's answer: 403 origin_not_allowed, deliberately without a CORS grant (src/server/app.ts).
+    const direct = await fetch(`${stack.url}/v1/agent`, { headers: { 'X-Api-Key': stack.keys.restricted, Origin: site.url } });
+    assert.equal(direct.status, 403);
+    assert.equal(((await direct.json()) as { error: { code: string } }).error.code, 'origin_not_allowed');
+    assert.equal(direct.headers.get('access-control-allow-origin'), null);
+
+    const w = await openPage(browser);
+    try {
+      await w.page.goto(`${site.url}/pages/embed.html?key=${stack.keys.restricted}`);
+      const chat = widget(w.page);
+      await chat.launcher.click();
+      await chat.error.waitFor();
+      assert.equal(await chat.error.getAttribute('role'), 'alert');
+      await chat.retry.waitFor();
+      // Without the CORS grant the browser cannot read the 403, so the widget can only tell a network
+      // failure: it shows its "could not be reached" message, not "not allowed on this website".
+      assert.match(await chat.error.innerText(), /The server could not be reached/);
+      const errors = (await w.events()).filter((e) => e.type === 'error');
+      assert.deepEqual(
+        errors.map((e) => e.code),
+        ['network'],
+      );
+
+      // Still a working element: it closes, reopens, and a message gets the same clear error.
+      await chat.closeButton.click();
+      assert.equal(await chat.panel.isVisible(), false);
+      await chat.launcher.click();
+      await chat.ask('Hello?');
+      await chat.waitForText(chat.userMessages, 'Hello?');
+      await chat.error.waitFor();
+      assert.equal(await chat.retry.count(), 1);
+      assert.equal(await chat.input.isEnabled(), true);
+      assert.deepEqual(
+        w.errors.filter((e) => !CORS_NOISE.test(e)),
+        [],
+        'no uncaught error: only the browser reporting the refused requests',
+      );
+    } finally {
+      await w.close();
+    }
+  });
+
+  it("answers a page once the agent's allowlist names its origin", T, async () => {
+    await stack.admin((db) => updateAgent(db, stack.keys.restricted, { allowed_origins: [ALLOWED_ORIGIN, site.url] }));
+    const w = await openPage(browser);
+    try {
+      await w.page.goto(`${site.url}/pages/embed.html?key=${stack.keys.restricted}`);
+      const chat = widget(w.page);
+      await chat.launcher.click();
+      await chat.waitForText(chat.heading, 'Restricted assistant');
+      await chat.ask('Am I allowed now?');
+      await chat.waitForText(chat.replies, 'Echo: Am I allowed now?');
+      assert.equal(await chat.error.count(), 0);
+      assert.deepEqual(w.errors, []);
+    } finally {
+      await w.close();
+    }
+  });
+});
