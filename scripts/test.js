@@ -46,7 +46,8 @@ const nodeCount = (out) => {
 // web-test-runner summary: "✓ 52 passed" / "✗ 1 failed" / "1 skipped"
 const wtrCount = (out) => {
   const plain = out.replace(/\u001b\[[0-9;]*m/g, '');
-  const n = (k) => Number(plain.match(new RegExp(`(\\d+) ${k}`))?.[1] ?? 0);
+  // The progress bar repeats the counts as it goes: the last figures are the final ones.
+  const n = (k) => Number([...plain.matchAll(new RegExp(`(\\d+) ${k}`, 'g'))].at(-1)?.[1] ?? 0);
   return { passed: n('passed'), failed: n('failed'), skipped: n('skipped') };
 };
 
