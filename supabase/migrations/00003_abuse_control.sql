@@ -4,16 +4,18 @@
 --   * per-agent settings: an origin allowlist (checked by the proxy), per-minute turn limits per widget
 --     session and per client IP, and a daily token budget;
 --   * counters shared by every proxy instance (rate_limits, agent_token_usage), so limits hold when
---     the proxy is scaled out;
+--     the proxy is scaled out; token usage is split over 16 rows per agent and day, so the turns of a
+--     busy agent do not all queue on one row lock;
 --   * begin_turn refuses a turn over a limit before storing anything; end_turn counts billed tokens;
 --     agent_by_key returns the real allowed_origins; a retried, still unanswered visitor message is
 --     stored once (begin_turn reuses it).
--- Affects: public.agents (4 columns), public.rate_limits and public.agent_token_usage (new),
--- public.hit_rate_limit (new), public.agent_by_key, public.begin_turn, public.end_turn (replaced, same
--- signatures and parameter names: the supabase-js adapter calls them by name).
+-- Affects: public.agents (4 columns), public.rate_limits, public.agent_token_usage and the view
+-- public.agent_daily_token_usage (new), public.hit_rate_limit (new), public.agent_by_key,
+-- public.begin_turn, public.end_turn (replaced, same signatures and parameter names: the supabase-js
+-- adapter calls them by name).
 -- Security: as in 00002, every function is security invoker with an empty search_path and executable by
 -- service_role only; the counter tables are invisible to anon, and owners may only read their own
--- agents' token usage.
+-- agents' token usage (the table, or its per-day totals through a security_invoker view).
 
 -- per-agent abuse-control settings; null means "the default" for each
 alter table public.agents
@@ -53,15 +55,20 @@ create table public.rate_limits (
 );
 comment on table public.rate_limits is 'Turn counters of the current minute per widget session and client IP (proxy only).';
 
--- agent_token_usage: billed tokens per agent and UTC day, for daily_token_budget (and owners' dashboards).
+-- agent_token_usage: billed tokens per agent and UTC day, for daily_token_budget (and owners' dashboards),
+-- as a sharded counter: end_turn adds to one of 16 rows chosen by the conversation, so concurrent turns
+-- of one agent's different conversations mostly lock different rows (one row made every turn of a busy
+-- agent wait for the previous one's commit). A day's usage is the sum of its shards.
 -- No foreign key: begin_turn's occasional cleanup removes the rows of deleted agents.
 create table public.agent_token_usage (
   agent_id uuid not null,
   day date not null,
+  shard smallint not null check (shard between 0 and 15),
   tokens bigint not null default 0 check (tokens >= 0),
-  primary key (agent_id, day)
+  primary key (agent_id, day, shard)
 );
-comment on table public.agent_token_usage is 'Mistral tokens billed per agent and UTC day (prompt + completion).';
+comment on table public.agent_token_usage is
+  'Mistral tokens billed per agent and UTC day (prompt + completion), split over shards 0-15: sum them.';
 
 alter table public.rate_limits enable row level security;
 alter table public.agent_token_usage enable row level security;
@@ -79,6 +86,19 @@ revoke all on table public.agent_token_usage from anon, authenticated;
 grant select on table public.agent_token_usage to authenticated;
 grant select, insert, update, delete on table public.rate_limits to service_role;
 grant select, insert, update, delete on table public.agent_token_usage to service_role;
+
+-- agent_daily_token_usage: the shards summed, one row per agent and UTC day; security_invoker so the
+-- table's policy applies (owners see their own agents only)
+create view public.agent_daily_token_usage
+with (security_invoker = true)
+as
+select u.agent_id, u.day, sum(u.tokens)::bigint as tokens
+from public.agent_token_usage u
+group by u.agent_id, u.day;
+comment on view public.agent_daily_token_usage is 'Mistral tokens billed per agent and UTC day (prompt + completion).';
+
+revoke all on public.agent_daily_token_usage from anon, authenticated;
+grant select on public.agent_daily_token_usage to authenticated, service_role;
 
 -- hit_rate_limit: counts one turn in the bucket's current minute (atomically: concurrent calls queue on
 -- the row) and returns 0 when the count stays within p_limit, else the seconds until the window ends
@@ -179,15 +199,16 @@ begin
       for update skip locked
     );
     delete from public.agent_token_usage u
-    where (u.agent_id, u.day) in (
-      select s.agent_id, s.day from public.agent_token_usage s
+    where (u.agent_id, u.day, u.shard) in (
+      select s.agent_id, s.day, s.shard from public.agent_token_usage s
       where not exists (select 1 from public.agents a where a.id = s.agent_id)
       for update skip locked
     );
   end if;
 
   if v_agent.daily_token_budget is not null then
-    select u.tokens into v_used
+    -- today's shards (at most 16 rows, found through the primary key)
+    select sum(u.tokens) into v_used
     from public.agent_token_usage u
     where u.agent_id = v_agent.id and u.day = v_today;
     if coalesce(v_used, 0) >= v_agent.daily_token_budget then
@@ -295,7 +316,9 @@ begin
 end;
 $$;
 
--- end_turn: as in 00002, and the billed tokens (prompt + completion) count towards today's usage
+-- end_turn: as in 00002, and the billed tokens (prompt + completion) count towards today's usage, in the
+-- shard of the conversation: turns of one conversation already wait for each other on its row, turns of
+-- different conversations spread over the 16 shards
 create or replace function public.end_turn(
   p_conversation_id uuid,
   p_user_message_id uuid,
@@ -330,9 +353,10 @@ begin
   returning id into v_message_id;
 
   if v_agent_id is not null and v_tokens > 0 then
-    insert into public.agent_token_usage as u (agent_id, day, tokens)
-    values (v_agent_id, (now() at time zone 'utc')::date, v_tokens)
-    on conflict (agent_id, day) do update set tokens = u.tokens + excluded.tokens;
+    -- `& 15` rather than abs() % 16: abs() of the smallest integer overflows
+    insert into public.agent_token_usage as u (agent_id, day, shard, tokens)
+    values (v_agent_id, (now() at time zone 'utc')::date, pg_catalog.hashtext(p_conversation_id::text) & 15, v_tokens)
+    on conflict (agent_id, day, shard) do update set tokens = u.tokens + excluded.tokens;
   end if;
 
   return v_message_id;

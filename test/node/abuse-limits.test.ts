@@ -2,6 +2,7 @@
  * Abuse control in the database (migration 00003), on PGlite and real PostgreSQL: the widget key is
  * public, so begin_turn refuses turns over the per-session, per-IP and daily-token limits before storing
  * anything, with counters shared by every proxy instance; agent_by_key returns the origin allowlist.
+ * Token usage is a sharded counter (up to 16 rows per agent and day): every read sums the shards.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -83,6 +84,15 @@ function abuseSuite(name: string, open: () => Promise<Opened>, skip: string | fa
 
     const userMessages = async (a: SeededAgent, sessionId: string) =>
       (await store.history(a.agentId, sessionId, 1000)).filter((m) => m.role === 'user').length;
+
+    /** Today's billed tokens of an agent: the sum of its shards (undefined before any). */
+    const usageToday = async (a: SeededAgent) =>
+      (
+        await db.query<{ tokens: string | null }>(
+          "select sum(tokens)::text as tokens from public.agent_token_usage where agent_id = $1 and day = (now() at time zone 'utc')::date",
+          [a.agentId],
+        )
+      ).rows[0]?.tokens ?? undefined;
 
     const conversationExists = async (a: SeededAgent, sessionId: string) =>
       (
@@ -178,13 +188,7 @@ function abuseSuite(name: string, open: () => Promise<Opened>, skip: string | fa
     it('counts billed tokens per day and refuses turns once the daily budget is spent, until tomorrow', async () => {
       const a = await agentWith({ budget: 100 });
       const sessionId = session();
-      const usage = async () =>
-        (
-          await db.query<{ tokens: string }>(
-            "select tokens::text from public.agent_token_usage where agent_id = $1 and day = (now() at time zone 'utc')::date",
-            [a.agentId],
-          )
-        ).rows[0]?.tokens;
+      const usage = () => usageToday(a);
       const turn = async (prompt: number | null, completion: number | null) => {
         const r = await begin(a, { sessionId });
         assert.ok(r.ok);
@@ -215,6 +219,42 @@ function abuseSuite(name: string, open: () => Promise<Opened>, skip: string | fa
       assert.ok((await begin(a, { sessionId })).ok, 'a new day has a fresh budget');
       const other = await agentWith({ budget: 100 });
       assert.ok((await begin(other)).ok, 'budgets are per agent');
+    });
+
+    it('counts every token when 40 conversations of one agent finish at once, spread over several counter rows', async () => {
+      const a = await agentWith({ budget: 2460 });
+      const started = await Promise.all(Array.from({ length: 40 }, () => begin(a)));
+      const turns = started.map((r) => {
+        assert.ok(r.ok, 'turn accepted');
+        return r;
+      });
+      // turn i bills (i + 1) prompt and 2 (i + 1) completion tokens: 3 × (1 + … + 40) = 2460 in all
+      await Promise.all(
+        turns.map((r, i) =>
+          store.endTurn({
+            conversationId: r.conversationId,
+            userMessageId: r.userMessageId,
+            content: 'reply',
+            promptTokens: i + 1,
+            completionTokens: 2 * (i + 1),
+            responseTimeMs: 10,
+          }),
+        ),
+      );
+      assert.equal(await usageToday(a), '2460', 'no increment is lost');
+      const { rows } = await db.query<{ shards: number }>(
+        'select count(*)::int as shards from public.agent_token_usage where agent_id = $1',
+        [a.agentId],
+      );
+      const { shards } = rows[0]!;
+      assert.ok(shards > 1 && shards <= 16, `concurrent turns spread over several rows (${shards} used)`);
+      const daily = await db.query<{ tokens: string }>(
+        'select tokens::text from public.agent_daily_token_usage where agent_id = $1',
+        [a.agentId],
+      );
+      assert.deepEqual(daily.rows, [{ tokens: '2460' }], 'the per-day view sums the shards');
+      const r = refused(await begin(a, { content: 'over budget' }));
+      assert.match(r.message ?? '', /daily budget/, 'the budget check sums the shards too');
     });
 
     it('accepts exactly the limit when turns of one session arrive at once', async () => {
@@ -309,10 +349,11 @@ function abuseSuite(name: string, open: () => Promise<Opened>, skip: string | fa
       await db.query(
         `insert into public.rate_limits (bucket, window_start, hits) values ('s:fresh:1', now() - interval '30 minutes', 1)`,
       );
-      await db.query(`insert into public.agent_token_usage (agent_id, day, tokens) values ($1, current_date, 50), ($2, current_date, 7)`, [
-        gone,
-        a.agentId,
-      ]);
+      await db.query(
+        `insert into public.agent_token_usage (agent_id, day, shard, tokens)
+         values ($1, current_date, 0, 50), ($1, current_date, 7, 5), ($2, current_date, 0, 7)`,
+        [gone, a.agentId],
+      );
       const counts = async () =>
         (
           await db.query<{ stale: number; fresh: number; orphan: number; live: number }>(
@@ -325,7 +366,7 @@ function abuseSuite(name: string, open: () => Promise<Opened>, skip: string | fa
         ).rows[0];
 
       await beginWithCleanupDraw(a, false);
-      assert.deepEqual(await counts(), { stale: 1000, fresh: 1, orphan: 1, live: 1 }, 'most calls prune nothing');
+      assert.deepEqual(await counts(), { stale: 1000, fresh: 1, orphan: 2, live: 1 }, 'most calls prune nothing');
       await beginWithCleanupDraw(a, true);
       assert.deepEqual(await counts(), { stale: 0, fresh: 1, orphan: 0, live: 1 }, 'a 1-in-500 call prunes');
     });
@@ -333,10 +374,11 @@ function abuseSuite(name: string, open: () => Promise<Opened>, skip: string | fa
     it('shows owners their own agents’ token usage only, and nobody but the proxy the rate-limit counters', async () => {
       const a = await agentWith();
       const b = await agentWith();
-      await db.query(`insert into public.agent_token_usage (agent_id, day, tokens) values ($1, current_date, 11), ($2, current_date, 22)`, [
-        a.agentId,
-        b.agentId,
-      ]);
+      await db.query(
+        `insert into public.agent_token_usage (agent_id, day, shard, tokens)
+         values ($1, current_date, 0, 11), ($1, current_date, 3, 4), ($2, current_date, 0, 22)`,
+        [a.agentId, b.agentId],
+      );
       const asRole = (role: 'anon' | 'authenticated', sql: string) =>
         db
           .transaction(async (tx) => {
@@ -349,11 +391,18 @@ function abuseSuite(name: string, open: () => Promise<Opened>, skip: string | fa
             if (err.rows) return err.rows;
             throw err;
           });
-      assert.deepEqual(await asRole('authenticated', 'select agent_id, tokens::int from public.agent_token_usage'), [
+      assert.deepEqual(await asRole('authenticated', 'select agent_id, tokens::int from public.agent_token_usage order by shard'), [
         { agent_id: a.agentId, tokens: 11 },
+        { agent_id: a.agentId, tokens: 4 },
       ]);
+      assert.deepEqual(
+        await asRole('authenticated', 'select agent_id, day = current_date as today, tokens::int from public.agent_daily_token_usage'),
+        [{ agent_id: a.agentId, today: true, tokens: 15 }],
+        'per-day totals of their own agents',
+      );
       await assert.rejects(asRole('authenticated', 'update public.agent_token_usage set tokens = 0'), /permission denied/);
       await assert.rejects(asRole('anon', 'select * from public.agent_token_usage'), /permission denied/);
+      await assert.rejects(asRole('anon', 'select * from public.agent_daily_token_usage'), /permission denied/);
       for (const role of ['anon', 'authenticated'] as const) {
         await assert.rejects(asRole(role, 'select * from public.rate_limits'), /permission denied/);
         await assert.rejects(asRole(role, "select public.hit_rate_limit('x', 1)"), /permission denied for function/);
