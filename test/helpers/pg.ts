@@ -4,6 +4,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { migrate } from '../../src/server/db/migrate.ts';
+import { openPostgres, type PostgresDb } from '../../src/server/db/postgres.ts';
 
 export const adminUrl = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -61,4 +63,21 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     url: url.toString(),
     drop: () => admin((c) => c.query(`drop database if exists "${name}" with (force)`)).then(() => {}),
   };
+}
+
+/** A fresh database with every migration applied, its Db (a `pg` pool), and one call that closes and drops both. */
+export async function migratedTestDatabase(opts: { max?: number } = {}): Promise<{ db: PostgresDb; url: string; cleanup(): Promise<void> }> {
+  const test = await createTestDatabase();
+  const db = openPostgres(test.url, opts);
+  const cleanup = async () => {
+    await db.close();
+    await test.drop();
+  };
+  try {
+    await migrate(db);
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+  return { db, url: test.url, cleanup };
 }

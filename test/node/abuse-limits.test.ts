@@ -9,11 +9,9 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import type { Db } from '../../src/server/db/db.ts';
-import { migrate } from '../../src/server/db/migrate.ts';
-import { openPostgres } from '../../src/server/db/postgres.ts';
 import type { BeginTurnInput, BeginTurnResult } from '../../src/server/store/store.ts';
 import { SqlStore } from '../../src/server/store/sql-store.ts';
-import { createTestDatabase, pgSkip } from '../helpers/pg.ts';
+import { migratedTestDatabase, pgSkip } from '../helpers/pg.ts';
 import { migratedPglite, seedAgent, type SeededAgent } from '../helpers/pglite.ts';
 
 const pgSkipReason = await pgSkip();
@@ -418,23 +416,6 @@ abuseSuite('abuse limits on PGlite', async () => {
 
 abuseSuite(
   'abuse limits on PostgreSQL',
-  async () => {
-    const test = await createTestDatabase();
-    const db = openPostgres(test.url, { max: 20 });
-    try {
-      await migrate(db);
-    } catch (err) {
-      await db.close();
-      await test.drop();
-      throw err;
-    }
-    return {
-      db,
-      cleanup: async () => {
-        await db.close();
-        await test.drop();
-      },
-    };
-  },
+  () => migratedTestDatabase({ max: 20 }),
   pgSkipReason,
 );

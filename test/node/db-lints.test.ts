@@ -7,9 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Db } from '../../src/server/db/db.ts';
-import { migrate } from '../../src/server/db/migrate.ts';
-import { openPostgres } from '../../src/server/db/postgres.ts';
-import { createTestDatabase, pgSkip } from '../helpers/pg.ts';
+import { migratedTestDatabase, pgSkip } from '../helpers/pg.ts';
 import { migratedPglite } from '../helpers/pglite.ts';
 
 const pgSkipReason = await pgSkip();
@@ -335,24 +333,7 @@ function lintSuite(name: string, open: () => Promise<Opened>, skip: string | fal
 
 lintSuite(
   'database lints on PostgreSQL',
-  async () => {
-    const test = await createTestDatabase();
-    const db = openPostgres(test.url);
-    try {
-      await migrate(db);
-    } catch (err) {
-      await db.close();
-      await test.drop();
-      throw err;
-    }
-    return {
-      db,
-      cleanup: async () => {
-        await db.close();
-        await test.drop();
-      },
-    };
-  },
+  () => migratedTestDatabase(),
   pgSkipReason,
 );
 

@@ -2,10 +2,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Db } from '../../src/server/db/db.ts';
-import { migrate } from '../../src/server/db/migrate.ts';
-import { openPostgres } from '../../src/server/db/postgres.ts';
 import { SqlStore } from '../../src/server/store/sql-store.ts';
-import { createTestDatabase, pgSkip } from '../helpers/pg.ts';
+import { migratedTestDatabase, pgSkip } from '../helpers/pg.ts';
 import { migratedPglite, seedAgent } from '../helpers/pglite.ts';
 import { storeSuite, type StoreFixture } from './store.suite.ts';
 
@@ -22,22 +20,7 @@ async function openPgliteDb(): Promise<Opened> {
 }
 
 async function openRealPg(): Promise<Opened> {
-  const test = await createTestDatabase();
-  const db = openPostgres(test.url, { max: 20 });
-  try {
-    await migrate(db);
-  } catch (err) {
-    await db.close();
-    await test.drop();
-    throw err;
-  }
-  return {
-    db,
-    cleanup: async () => {
-      await db.close();
-      await test.drop();
-    },
-  };
+  return migratedTestDatabase({ max: 20 });
 }
 
 function fixture(open: () => Promise<Opened>): () => Promise<StoreFixture> {
