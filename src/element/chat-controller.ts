@@ -54,6 +54,8 @@ export class ChatController implements ReactiveController {
   #stream?: InstanceType<Markdown['MarkdownStream']>;
   #html = new WeakMap<Message, string[]>();
   #htmlImages = false;
+  /** The site owner was told in the console that this page's origin is refused. */
+  #told = false;
 
   constructor(host: ChatHost) {
     this.#host = host;
@@ -134,8 +136,29 @@ export class ChatController implements ReactiveController {
       this.md = md;
       if (gen === this.#gen) this.#dispatch({ type: 'loaded', messages });
     } catch (e) {
-      if (gen === this.#gen) this.#fail(e, 'history');
+      const refused = (e as ChatError).code === 'network' && navigator.onLine && (await this.#refused());
+      if (gen === this.#gen) this.#fail(refused || e, 'history');
     }
+  }
+
+  /**
+   * A refused origin gets a 403 without a CORS grant, which the browser reports as a network failure. If the
+   * proxy answers `GET /healthz` (a simple CORS request: no key), it is up and this page is what it refused:
+   * then the error for the view and, once, the fix for the site owner in the console.
+   */
+  async #refused(): Promise<Partial<ChatError> | false> {
+    try {
+      const res = await fetch(`${this.endpoint}/healthz`, { credentials: 'omit', signal: AbortSignal.timeout(4000) });
+      if (!('ok' in (await res.json()))) return false;
+    } catch {
+      return false;
+    }
+    const origin = location.origin;
+    const message = `${this.endpoint} refuses this page: ${origin} is not in the agent's allowed origins.`;
+    if (!this.#told)
+      console.error(`<mistral-agent-chat>: ${message} Add it: mistral-agent-chat agent update <id> --allowed-origins "<those allowed now>,${origin}"`);
+    this.#told = true;
+    return { code: 'origin_not_allowed', message };
   }
 
   /** Sends `text` as a new turn (the element fired the send event). Resolves when the reply ends. */

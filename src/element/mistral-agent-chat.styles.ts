@@ -237,6 +237,11 @@ export default css`
     flex-direction: column;
     align-items: flex-start;
   }
+  /* A paint layer per message and per reply block: a streamed chunk repaints its block only. */
+  .message,
+  .markdown > * {
+    position: relative;
+  }
   .user {
     align-items: flex-end;
   }
@@ -276,14 +281,22 @@ export default css`
   .markdown img {
     max-width: 100%;
   }
+  /* Tables: the whole row, a smaller font. */
+  .bubble:has(table) {
+    max-width: 100%;
+  }
   .markdown table {
     display: block;
     overflow-x: auto;
     border-collapse: collapse;
+    font-size: 0.9em;
   }
   .markdown :is(td, th) {
-    padding: 2px 6px;
+    padding: 2px 5px;
     border: 1px solid var(--mistral-chat-border);
+    /* Whole words ('anywhere' cut "Plan" into "Pl/an"); a table wider than the bubble scrolls. */
+    overflow-wrap: break-word;
+    hyphens: auto;
   }
   .markdown code {
     font-family: var(--mistral-chat-font-mono);

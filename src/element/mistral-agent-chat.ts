@@ -1,11 +1,11 @@
 import { LitElement, html, nothing, type PropertyDeclarations, type PropertyValues } from 'lit';
-import { unsafeHTML } from 'lit/directives/unsafe-html.js';
 import { LIMITS } from '../protocol.ts';
 import { ChatController } from './chat-controller.ts';
 import type { Message, ViewError } from './chat-state.ts';
 import { MistralChatCloseEvent, MistralChatOpenEvent, MistralChatResponseEvent, MistralChatSendEvent } from './events.ts';
 import { CHAT, CLOSE, NEW, SEND, STOP, icon } from './icons.ts';
 import styles from './mistral-agent-chat.styles.ts';
+import { morphHTML } from './morph-html.ts';
 import { fmt, isRtl, resolveLang, stringsFor, type Strings } from './strings.ts';
 import { STUB_OPEN } from './stub.ts';
 
@@ -34,7 +34,7 @@ const COUNTER_FROM = 500;
  * @fires {MistralChatCloseEvent} mistral-chat-close - The panel closed (bubble mode).
  * @fires {MistralChatSendEvent} mistral-chat-send - The visitor is about to send `event.text`. Cancelable: `preventDefault()` keeps it from being sent.
  * @fires {MistralChatResponseEvent} mistral-chat-response - A reply finished: `event.id`, `event.text` (Markdown source), `event.tokens_used`.
- * @fires {MistralChatErrorEvent} mistral-chat-error - A request failed: `event.code` (protocol error code, `network` or `offline`), `event.message` (for the site owner).
+ * @fires {MistralChatErrorEvent} mistral-chat-error - A request failed: `event.code` (protocol error code, `network` or `offline`; `origin_not_allowed` also when the browser hid the proxy's refusal of this page's origin), `event.message` (for the site owner).
  *
  * @csspart launcher - The round button that opens and closes the panel (bubble mode).
  * @csspart panel - The chat window (a non-modal dialog in bubble mode, a region inline).
@@ -292,6 +292,10 @@ export class MistralAgentChat extends LitElement {
         b.textContent = this.#s.copy;
         block.append(b);
       }
+      // A table wider than its bubble scrolls sideways: keyboard users must be able to reach it (and scroll it).
+      for (const t of list.querySelectorAll('table'))
+        if (t.scrollWidth > t.clientWidth) t.tabIndex = 0;
+        else t.removeAttribute('tabindex');
     }
     // Not on the first render: a page that starts with `open` must not have its focus stolen.
     if (changed.has('opened') && changed.get('opened') !== undefined && this.mode !== 'inline') {
@@ -381,7 +385,7 @@ export class MistralAgentChat extends LitElement {
       <div part="bubble bubble-${m.role}" class="bubble">
         ${body === null
           ? html`<div class="text" dir="auto">${m.text}</div>`
-          : html`<div part="markdown" class="markdown" dir="auto">${body.map((h) => unsafeHTML(h))}</div>`}
+          : html`<div part="markdown" class="markdown" dir="auto">${body.map((h) => morphHTML(h))}</div>`}
       </div>
       ${m.status === 'stopped' ? html`<span part="note" class="note">${this.#s.stopped}</span>` : nothing}
     </div>`;
@@ -427,7 +431,9 @@ export class MistralAgentChat extends LitElement {
         ${st.error
           ? html`<div part="error" class="error" role="alert">
               <span>${this.#errorText(st.error)}</span>
-              <button part="button retry" class="retry" @click=${() => chat.retry()}>${s.retry}</button>
+              ${st.error.code === 'origin_not_allowed' // Retry cannot help: only the site owner can
+                ? nothing
+                : html`<button part="button retry" class="retry" @click=${() => chat.retry()}>${s.retry}</button>`}
             </div>`
           : chat.offline
             ? html`<p part="notice" class="notice" role="status">${s.e_offline}</p>`

@@ -80,6 +80,52 @@ describe('<mistral-agent-chat> content', () => {
       if (clip) Object.defineProperty(Navigator.prototype, 'clipboard', clip);
     }
   });
+
+  it('keeps table words whole in the 380px panel, and lets the keyboard reach a table too wide for it', async () => {
+    const proxy = new FakeProxy();
+    proxy.history = [
+      {
+        id: 'r',
+        role: 'assistant',
+        content: [
+          '| Plan | Price per month | Storage | Support |',
+          '|---|---:|---|---|',
+          '| Starter | 9 € | 10 GB | Email within two business days |',
+          '| Professional | 29 € | 100 GB | Priority email and chat |',
+          '| Enterprise | On request | Unlimited | Dedicated account manager |',
+          '',
+          '| Setting | Environment variable |',
+          '|---|---|',
+          '| `upstream_retries` | `MISTRAL_UPSTREAM_RETRIES_BEFORE_GIVING_UP_ON_A_REQUEST` |',
+        ].join('\n'),
+        created_at: '2025-01-01T00:00:00Z',
+      },
+    ];
+    const el = await fixture<HTMLElement>(
+      html`<div style="width:380px;height:600px"><mistral-agent-chat mode="inline" api-key=${KEY} endpoint=${ENDPOINT}></mistral-agent-chat></div>`,
+    ).then((d) => d.firstElementChild as MistralAgentChat);
+    await waitUntil(() => el.shadowRoot!.querySelectorAll('table').length === 2, 'tables rendered');
+    proxy.restore();
+    await el.updateComplete;
+    const [plans, wide] = el.shadowRoot!.querySelectorAll('table') as unknown as [HTMLElement, HTMLElement];
+
+    // A word cut over two lines ("Pl" / "an") has its characters on two line boxes.
+    const cut: string[] = [];
+    const walker = document.createTreeWalker(plans, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode())
+      for (const m of node.textContent!.matchAll(/\S+/g)) {
+        const range = document.createRange();
+        range.setStart(node, m.index);
+        range.setEnd(node, m.index + m[0].length);
+        if (new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size > 1) cut.push(m[0]);
+      }
+    expect(cut).to.deep.equal([], 'no word is cut');
+    expect(plans.scrollWidth).to.be.at.most(plans.clientWidth, 'four columns fit without scrolling');
+    expect(plans.hasAttribute('tabindex')).to.equal(false, 'a table that fits is no tab stop');
+    expect(wide.scrollWidth).to.be.above(wide.clientWidth);
+    expect(wide.tabIndex).to.equal(0, 'a table that scrolls sideways can be focused, then scrolled with the arrow keys');
+    await expect(el).to.be.accessible();
+  });
 });
 
 describe('<mistral-agent-chat> languages', () => {

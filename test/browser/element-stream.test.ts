@@ -1,6 +1,7 @@
 import { expect, fixture, html, waitUntil } from '@open-wc/testing';
 import '../../src/define.ts';
 import type { MistralAgentChat } from '../../src/index.ts';
+import { renderMarkdown } from '../../src/markdown/render.ts';
 import { ERROR_STATUS, LIMITS, type ErrorCode } from '../../src/protocol.ts';
 import { ENDPOINT, FakeProxy, KEY, errorBody, frames, json, once } from './fake-proxy.ts';
 
@@ -95,6 +96,67 @@ describe('<mistral-agent-chat> conversation', () => {
     expect(texts(el)[1]).to.contain('w199');
   });
 
+  it('patches a streaming reply in place: after every frame it shows exactly what the text so far renders to', async () => {
+    const el = await chat();
+    const next = proxy.nextReply();
+    type(el, 'show me everything');
+    const reply = await next;
+    reply.start();
+    const text = [
+      '# Title with *emphasis*',
+      '',
+      'A paragraph with **bold**, `code`, a [link](https://example.com/a) and <b>raw</b> text.',
+      '',
+      '- one',
+      '- two with [another](https://example.com/b)',
+      '  1. nested',
+      '',
+      '```js',
+      'const a = 1;',
+      'const b = 2;',
+      '```',
+      '',
+      '> quoted *text*',
+      '',
+      '| Plan | Price |',
+      '|---|---:|',
+      '| Starter | 9 € |',
+      '| Pro | 29 € |',
+      '',
+      'The end.',
+    ].join('\n');
+    /** The reply as shown, without what the element adds (Lit's markers, copy buttons, tabindex). */
+    const shown = () => {
+      const copy = $(el, '[part~=message-assistant] [part~=markdown]')!.cloneNode(true) as HTMLElement;
+      const walker = document.createTreeWalker(copy, NodeFilter.SHOW_COMMENT);
+      const comments: Node[] = [];
+      while (walker.nextNode()) comments.push(walker.currentNode);
+      for (const c of [...comments, ...copy.querySelectorAll('button')]) c.parentNode!.removeChild(c);
+      for (const t of copy.querySelectorAll('[tabindex]')) t.removeAttribute('tabindex');
+      copy.normalize();
+      return copy;
+    };
+    const expected = (src: string) => {
+      const d = document.createElement('div');
+      d.innerHTML = renderMarkdown(src);
+      d.normalize();
+      return d;
+    };
+    for (let i = 0; i < text.length; i += 3) {
+      reply.delta(text.slice(i, i + 3));
+      await frames();
+      const got = shown();
+      const want = expected(text.slice(0, i + 3));
+      expect(got.innerHTML).to.equal(want.innerHTML, `after ${i + 3} characters`);
+      // Every code block has its one copy button, as the reply keeps streaming in.
+      for (const block of all(el, '[part~=code-block]')) expect(block.querySelectorAll('[part~=copy-button]')).to.have.length(1);
+    }
+    expect(all(el, '[part~=copy-button]')).to.have.length(1);
+    reply.done();
+    await waitUntil(() => $(el, '[part~=send]'));
+    expect(shown().innerHTML).to.equal(expected(text).innerHTML);
+  });
+
   it('stops a reply: the request is aborted, the partial text stays, marked stopped, no error', async () => {
     const el = await chat();
     const next = proxy.nextReply();
@@ -120,12 +182,14 @@ describe('<mistral-agent-chat> conversation', () => {
     upstream_timeout: /too long/,
     invalid_api_key: /invalid key/,
     agent_inactive: /switched off/,
-    origin_not_allowed: /not allowed on this website/,
+    origin_not_allowed: /not available on this website/,
     payload_too_large: /too long/,
     invalid_request: /could not be sent/,
   };
   for (const [code, status] of Object.entries(ERROR_STATUS) as [ErrorCode, number][]) {
-    it(`explains ${code} (HTTP ${status}) in plain words with a Retry button, never the raw body`, async () => {
+    // Retry cannot help a refused origin (only the site owner can): no button that would loop uselessly.
+    const retry = code !== 'origin_not_allowed';
+    it(`explains ${code} (HTTP ${status}) in plain words${retry ? ' with a Retry button' : ''}, never the raw body`, async () => {
       const el = await chat();
       proxy.chatAnswers.push(errorBody(status, code, code === 'rate_limited' ? { retry_after: 30 } : {}));
       const failed = once(el, 'mistral-chat-error');
@@ -138,7 +202,7 @@ describe('<mistral-agent-chat> conversation', () => {
       expect(error.getAttribute('role')).to.equal('alert');
       expect(error.textContent).to.match(expected[code] ?? /Something went wrong/);
       expect(error.textContent).to.not.match(/[{}]|server says/);
-      expect($(el, '[part~=retry]')).to.not.equal(null);
+      expect($(el, '[part~=retry]') !== null).to.equal(retry);
       expect(texts(el)).to.deep.equal(['hi'], 'the visitor keeps the message');
     });
   }
@@ -178,6 +242,76 @@ describe('<mistral-agent-chat> conversation', () => {
     type(el, 'hi');
     await waitUntil(() => $(el, '[part~=error]'));
     expect($(el, '[part~=error]')!.textContent).to.match(/could not be reached/);
+  });
+
+  /**
+   * A proxy that refuses this page's origin, as the browser shows it: its 403 has no CORS grant, so every
+   * `/v1` call fails like the network; `GET /healthz` (no key, a simple CORS request) gets `healthz()`.
+   */
+  function refuseOrigin(healthz: () => Response) {
+    const unreachable = () => {
+      throw new TypeError('Failed to fetch');
+    };
+    proxy.onAgent = proxy.onHistory = unreachable;
+    const probes: Headers[] = [];
+    const fake = globalThis.fetch;
+    globalThis.fetch = async (input, init) => {
+      if (String(input) !== `${ENDPOINT}/healthz`) return fake(input, init);
+      probes.push(new Headers(init?.headers));
+      return healthz();
+    };
+    return probes;
+  }
+
+  it("says the assistant is not available here when the proxy refuses the page's origin, and tells the site owner once", async () => {
+    const probes = refuseOrigin(() => json(200, { ok: true }));
+    const logged: unknown[][] = [];
+    const consoleError = console.error;
+    console.error = (...a: unknown[]) => void logged.push(a);
+    try {
+      const failed = once(document, 'mistral-chat-error');
+      const el = await fixture<MistralAgentChat>(html`<mistral-agent-chat mode="inline" api-key=${KEY} endpoint=${ENDPOINT}></mistral-agent-chat>`);
+      const ev = await failed;
+      expect(ev.code).to.equal('origin_not_allowed');
+      expect(ev.message).to.contain(location.origin);
+      await el.updateComplete;
+      const error = $(el, '[part~=error]')!;
+      expect(error.getAttribute('role')).to.equal('alert');
+      expect(error.textContent).to.match(/This assistant is not available on this website\./).and.not.match(/could not be reached/);
+      expect($(el, '[part~=retry]')).to.equal(null, 'no Retry: it would only fail again');
+      expect(probes).to.have.length(1);
+      expect(probes[0]!.has('X-Api-Key')).to.equal(false, 'the probe carries no key: a simple CORS request');
+      expect(logged).to.have.length(1);
+      expect(String(logged[0]![0])).to.contain(`--allowed-origins`).and.contain(location.origin);
+      await expect(el).to.be.accessible();
+
+      // A message gets the same answer, is kept, and nothing is sent; the site owner is not told twice.
+      await el.send('hello?');
+      await el.updateComplete;
+      expect(texts(el)).to.deep.equal(['hello?']);
+      expect(proxy.chatCalls).to.have.length(0);
+      expect($(el, '[part~=error]')!.textContent).to.match(/not available on this website/);
+      expect(probes).to.have.length(2);
+      expect(logged).to.have.length(1);
+      el.lang = 'fr';
+      await el.updateComplete;
+      expect($(el, '[part~=error]')!.textContent).to.contain('Cet assistant n’est pas disponible sur ce site.');
+    } finally {
+      console.error = consoleError;
+    }
+  });
+
+  it('keeps the network message, with Retry, when /healthz does not answer either', async () => {
+    const probes = refuseOrigin(() => {
+      throw new TypeError('Failed to fetch');
+    });
+    const failed = once(document, 'mistral-chat-error');
+    const el = await fixture<MistralAgentChat>(html`<mistral-agent-chat mode="inline" api-key=${KEY} endpoint=${ENDPOINT}></mistral-agent-chat>`);
+    expect((await failed).code).to.equal('network');
+    await el.updateComplete;
+    expect($(el, '[part~=error]')!.textContent).to.match(/could not be reached/);
+    expect($(el, '[part~=retry]')).to.not.equal(null);
+    expect(probes).to.have.length(1);
   });
 
   it('retries a failed message once, without duplicating it', async () => {

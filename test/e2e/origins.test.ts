@@ -49,7 +49,7 @@ describe('a page on another origin than the proxy', () => {
     }
   });
 
-  it('shows a page whose origin the agent does not allow an error with Retry, not a crash', T, async () => {
+  it("tells a page whose origin the agent does not allow that the assistant is not available there, and its owner how to fix it", T, async () => {
     // The proxy's answer: 403 origin_not_allowed, deliberately without a CORS grant (src/server/app.ts).
     const direct = await fetch(`${stack.url}/v1/agent`, { headers: { 'X-Api-Key': stack.keys.restricted, Origin: site.url } });
     assert.equal(direct.status, 403);
@@ -63,14 +63,14 @@ describe('a page on another origin than the proxy', () => {
       await chat.launcher.click();
       await chat.error.waitFor();
       assert.equal(await chat.error.getAttribute('role'), 'alert');
-      await chat.retry.waitFor();
-      // Without the CORS grant the browser cannot read the 403, so the widget can only tell a network
-      // failure: it shows its "could not be reached" message, not "not allowed on this website".
-      assert.match(await chat.error.innerText(), /The server could not be reached/);
+      // The browser cannot read the CORS-less 403 (it looks like a network failure), but /healthz answers this
+      // page: so the proxy is up and refused this origin. Plain words, and no Retry that could only fail again.
+      assert.match(await chat.error.innerText(), /This assistant is not available on this website/);
+      assert.equal(await chat.retry.count(), 0);
       const errors = (await w.events()).filter((e) => e.type === 'error');
       assert.deepEqual(
         errors.map((e) => e.code),
-        ['network'],
+        ['origin_not_allowed'],
       );
 
       // Still a working element: it closes, reopens, and a message gets the same clear error.
@@ -80,12 +80,18 @@ describe('a page on another origin than the proxy', () => {
       await chat.ask('Hello?');
       await chat.waitForText(chat.userMessages, 'Hello?');
       await chat.error.waitFor();
-      assert.equal(await chat.retry.count(), 1);
+      assert.match(await chat.error.innerText(), /not available on this website/);
       assert.equal(await chat.input.isEnabled(), true);
+      // One console error for the site owner, naming this page's origin and the command that allows it; besides
+      // it, only the browser reporting the refused requests.
+      const origin = new URL(site.url).origin;
+      const told = w.errors.filter((e) => e.includes('<mistral-agent-chat>'));
+      assert.equal(told.length, 1, `one note for the site owner: ${JSON.stringify(w.errors)}`);
+      assert.ok(told[0]!.includes(origin) && told[0]!.includes('agent update') && told[0]!.includes('--allowed-origins'), told[0]);
       assert.deepEqual(
-        w.errors.filter((e) => !CORS_NOISE.test(e)),
+        w.errors.filter((e) => !CORS_NOISE.test(e) && !told.includes(e)),
         [],
-        'no uncaught error: only the browser reporting the refused requests',
+        'no uncaught error',
       );
     } finally {
       await w.close();
