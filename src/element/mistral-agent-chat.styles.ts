@@ -1,5 +1,22 @@
 import { css } from 'lit';
 
+/** The dark palette: for theme="dark", and for theme="auto" when the system prefers dark. */
+const dark = css`
+  --mistral-chat-accent: #fb923c;
+  --mistral-chat-on-accent: #1c1105;
+  --mistral-chat-bg: #17181c;
+  --mistral-chat-fg: #e8eaed;
+  --mistral-chat-muted: #a3abb5;
+  --mistral-chat-surface: #26282e;
+  --mistral-chat-border: #40444c;
+  --mistral-chat-focus: #fdba74;
+  --mistral-chat-error-bg: #3d1518;
+  --mistral-chat-error-fg: #ffb3ad;
+  --mistral-chat-code-bg: #0c0d10;
+  --mistral-chat-code-fg: #e8eaed;
+  color-scheme: dark;
+`;
+
 /** Every custom property is documented (with its default) in the class JSDoc. */
 export default css`
   :host {
@@ -50,35 +67,11 @@ export default css`
     color-scheme: light;
   }
   :host([theme='dark']) {
-    --mistral-chat-accent: #fb923c;
-    --mistral-chat-on-accent: #1c1105;
-    --mistral-chat-bg: #17181c;
-    --mistral-chat-fg: #e8eaed;
-    --mistral-chat-muted: #a3abb5;
-    --mistral-chat-surface: #26282e;
-    --mistral-chat-border: #40444c;
-    --mistral-chat-focus: #fdba74;
-    --mistral-chat-error-bg: #3d1518;
-    --mistral-chat-error-fg: #ffb3ad;
-    --mistral-chat-code-bg: #0c0d10;
-    --mistral-chat-code-fg: #e8eaed;
-    color-scheme: dark;
+    ${dark}
   }
   @media (prefers-color-scheme: dark) {
     :host(:not([theme='light'], [theme='dark'])) {
-      --mistral-chat-accent: #fb923c;
-      --mistral-chat-on-accent: #1c1105;
-      --mistral-chat-bg: #17181c;
-      --mistral-chat-fg: #e8eaed;
-      --mistral-chat-muted: #a3abb5;
-      --mistral-chat-surface: #26282e;
-      --mistral-chat-border: #40444c;
-      --mistral-chat-focus: #fdba74;
-      --mistral-chat-error-bg: #3d1518;
-      --mistral-chat-error-fg: #ffb3ad;
-      --mistral-chat-code-bg: #0c0d10;
-      --mistral-chat-code-fg: #e8eaed;
-      color-scheme: dark;
+      ${dark}
     }
   }
   :host([position='bottom-left']) {
