@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import type { Db } from '../../src/server/db/db.ts';
 import { migrate } from '../../src/server/db/migrate.ts';
 import { openPostgres, type PostgresDb } from '../../src/server/db/postgres.ts';
 
@@ -65,8 +66,14 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   };
 }
 
+/** A migrated database for one suite, and the one call that closes (and, on a server, drops) it. */
+export interface MigratedDb {
+  db: Db;
+  cleanup(): Promise<void>;
+}
+
 /** A fresh database with every migration applied, its Db (a `pg` pool), and one call that closes and drops both. */
-export async function migratedTestDatabase(opts: { max?: number } = {}): Promise<{ db: PostgresDb; url: string; cleanup(): Promise<void> }> {
+export async function migratedTestDatabase(opts: { max?: number } = {}): Promise<MigratedDb & { db: PostgresDb; url: string }> {
   const test = await createTestDatabase();
   const db = openPostgres(test.url, opts);
   const cleanup = async () => {

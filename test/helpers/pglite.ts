@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { Db } from '../../src/server/db/db.ts';
 import { migrate } from '../../src/server/db/migrate.ts';
 import { openPglite } from '../../src/server/db/pglite.ts';
+import type { MigratedDb } from './pg.ts';
 
 let snapshot: Promise<Blob> | undefined;
 
@@ -18,6 +19,12 @@ export async function migratedPglite(): Promise<Db> {
     }
   })();
   return openPglite({ loadDataDir: await snapshot });
+}
+
+/** migratedPglite() in the shape the real-PostgreSQL suites use (see migratedTestDatabase). */
+export async function migratedPgliteDb(): Promise<MigratedDb> {
+  const db = await migratedPglite();
+  return { db, cleanup: () => db.close() };
 }
 
 /** A widget key as the CLI makes them: `mac_` + 32 random bytes, base64url. */

@@ -11,15 +11,10 @@ import { after, before, describe, it } from 'node:test';
 import type { Db } from '../../src/server/db/db.ts';
 import type { BeginTurnInput, BeginTurnResult } from '../../src/server/store/store.ts';
 import { SqlStore } from '../../src/server/store/sql-store.ts';
-import { migratedTestDatabase, pgSkip } from '../helpers/pg.ts';
-import { migratedPglite, seedAgent, type SeededAgent } from '../helpers/pglite.ts';
+import { migratedTestDatabase, pgSkip, type MigratedDb } from '../helpers/pg.ts';
+import { migratedPgliteDb, seedAgent, type SeededAgent } from '../helpers/pglite.ts';
 
 const pgSkipReason = await pgSkip();
-
-interface Opened {
-  db: Db;
-  cleanup(): Promise<void>;
-}
 
 interface Limits {
   session?: number | null;
@@ -38,9 +33,9 @@ const secondsToUtcMidnight = () => {
   return (Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1) - now.getTime()) / 1000;
 };
 
-function abuseSuite(name: string, open: () => Promise<Opened>, skip: string | false = false) {
+function abuseSuite(name: string, open: () => Promise<MigratedDb>, skip: string | false = false) {
   describe(name, { skip }, () => {
-    let o: Opened;
+    let o: MigratedDb;
     let db: Db;
     let store: SqlStore;
     before(async () => {
@@ -409,10 +404,7 @@ function abuseSuite(name: string, open: () => Promise<Opened>, skip: string | fa
   });
 }
 
-abuseSuite('abuse limits on PGlite', async () => {
-  const db = await migratedPglite();
-  return { db, cleanup: () => db.close() };
-});
+abuseSuite('abuse limits on PGlite', migratedPgliteDb);
 
 abuseSuite(
   'abuse limits on PostgreSQL',

@@ -7,8 +7,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Db } from '../../src/server/db/db.ts';
-import { migratedTestDatabase, pgSkip } from '../helpers/pg.ts';
-import { migratedPglite } from '../helpers/pglite.ts';
+import { migratedTestDatabase, pgSkip, type MigratedDb } from '../helpers/pg.ts';
+import { migratedPgliteDb } from '../helpers/pglite.ts';
 
 const pgSkipReason = await pgSkip();
 
@@ -269,11 +269,6 @@ const STRUCTURE: Lint[] = [
   },
 ];
 
-interface Opened {
-  db: Db;
-  cleanup(): Promise<void>;
-}
-
 class Rollback {
   constructor(readonly value: string[]) {}
 }
@@ -291,9 +286,9 @@ async function rolledBack(db: Db, fn: (tx: Pick<Db, 'query' | 'exec'>) => Promis
   throw new Error('unreachable');
 }
 
-function lintSuite(name: string, open: () => Promise<Opened>, skip: string | false = false) {
+function lintSuite(name: string, open: () => Promise<MigratedDb>, skip: string | false = false) {
   describe(name, { skip }, () => {
-    let o: Opened;
+    let o: MigratedDb;
     before(async () => {
       o = await open();
     });
@@ -337,7 +332,4 @@ lintSuite(
   pgSkipReason,
 );
 
-lintSuite('database lints on PGlite', async () => {
-  const db = await migratedPglite();
-  return { db, cleanup: () => db.close() };
-});
+lintSuite('database lints on PGlite', migratedPgliteDb);

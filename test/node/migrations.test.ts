@@ -11,8 +11,8 @@ import type { Db } from '../../src/server/db/db.ts';
 import { listMigrations, migrate, splitStatements } from '../../src/server/db/migrate.ts';
 import { openDb } from '../../src/server/db/open.ts';
 import { openPostgres } from '../../src/server/db/postgres.ts';
-import { createTestDatabase, pgSkip } from '../helpers/pg.ts';
-import { migratedPglite, seedAgent } from '../helpers/pglite.ts';
+import { createTestDatabase, pgSkip, migratedTestDatabase, type MigratedDb } from '../helpers/pg.ts';
+import { migratedPgliteDb, seedAgent } from '../helpers/pglite.ts';
 
 const pgSkipReason = await pgSkip();
 const versions = (await listMigrations()).map((m) => m.version);
@@ -80,14 +80,9 @@ const VIEW_COLUMNS = [
 
 const PROXY_FUNCTIONS = ['agent_by_key', 'begin_turn', 'end_turn', 'session_history'];
 
-interface Opened {
-  db: Db;
-  cleanup(): Promise<void>;
-}
-
-function catalogSuite(name: string, open: () => Promise<Opened>, skip: string | false = false) {
+function catalogSuite(name: string, open: () => Promise<MigratedDb>, skip: string | false = false) {
   describe(name, { skip }, () => {
-    let o: Opened;
+    let o: MigratedDb;
     let db: Db;
     before(async () => {
       o = await open();
@@ -281,24 +276,8 @@ function catalogSuite(name: string, open: () => Promise<Opened>, skip: string | 
   });
 }
 
-async function openMigratedPg(): Promise<Opened> {
-  const test = await createTestDatabase();
-  const db = openPostgres(test.url);
-  await migrate(db);
-  return {
-    db,
-    cleanup: async () => {
-      await db.close();
-      await test.drop();
-    },
-  };
-}
-
-catalogSuite('migrated schema on PGlite', async () => {
-  const db = await migratedPglite();
-  return { db, cleanup: () => db.close() };
-});
-catalogSuite('migrated schema on PostgreSQL', openMigratedPg, pgSkipReason);
+catalogSuite('migrated schema on PGlite', migratedPgliteDb);
+catalogSuite('migrated schema on PostgreSQL', () => migratedTestDatabase(), pgSkipReason);
 
 /** Both calls succeed, each migration is applied by exactly one of them, and recorded once. */
 async function assertConcurrentMigrateAppliesOnce(a: Db, b: Db) {

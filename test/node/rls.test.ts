@@ -6,11 +6,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Db } from '../../src/server/db/db.ts';
-import { migrate } from '../../src/server/db/migrate.ts';
-import { openPostgres } from '../../src/server/db/postgres.ts';
 import { SqlStore } from '../../src/server/store/sql-store.ts';
-import { createTestDatabase, pgSkip } from '../helpers/pg.ts';
-import { migratedPglite, seedAgent, type SeededAgent } from '../helpers/pglite.ts';
+import { pgSkip, migratedTestDatabase, type MigratedDb } from '../helpers/pg.ts';
+import { migratedPgliteDb, seedAgent, type SeededAgent } from '../helpers/pglite.ts';
 
 const pgSkipReason = await pgSkip();
 
@@ -43,14 +41,9 @@ async function as<T>(db: Db, who: Who, fn: (tx: Tx) => Promise<T>): Promise<T> {
 const ids = async (tx: Tx, sql: string, params: unknown[] = []) =>
   (await tx.query<{ id: string }>(sql, params)).rows.map((r) => r.id).sort();
 
-interface Opened {
-  db: Db;
-  cleanup(): Promise<void>;
-}
-
-function rlsSuite(name: string, open: () => Promise<Opened>, skip: string | false = false) {
+function rlsSuite(name: string, open: () => Promise<MigratedDb>, skip: string | false = false) {
   describe(name, { skip }, () => {
-    let o: Opened;
+    let o: MigratedDb;
     let db: Db;
     let A: SeededAgent & { conversationId: string; messageIds: string[] };
     let B: SeededAgent & { conversationId: string; messageIds: string[] };
@@ -212,20 +205,6 @@ function rlsSuite(name: string, open: () => Promise<Opened>, skip: string | fals
   });
 }
 
-rlsSuite('row level security on PostgreSQL', async () => {
-  const test = await createTestDatabase();
-  const db = openPostgres(test.url);
-  await migrate(db);
-  return {
-    db,
-    cleanup: async () => {
-      await db.close();
-      await test.drop();
-    },
-  };
-}, pgSkipReason);
+rlsSuite('row level security on PostgreSQL', () => migratedTestDatabase(), pgSkipReason);
 
-rlsSuite('row level security on PGlite', async () => {
-  const db = await migratedPglite();
-  return { db, cleanup: () => db.close() };
-});
+rlsSuite('row level security on PGlite', migratedPgliteDb);

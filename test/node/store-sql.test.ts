@@ -1,29 +1,16 @@
 /** SqlStore on embedded PGlite and on real PostgreSQL: the shared Store behaviour plus SQL-level checks. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Db } from '../../src/server/db/db.ts';
 import { SqlStore } from '../../src/server/store/sql-store.ts';
-import { migratedTestDatabase, pgSkip } from '../helpers/pg.ts';
-import { migratedPglite, seedAgent } from '../helpers/pglite.ts';
+import { migratedTestDatabase, pgSkip, type MigratedDb } from '../helpers/pg.ts';
+import { migratedPgliteDb, seedAgent } from '../helpers/pglite.ts';
 import { storeSuite, type StoreFixture } from './store.suite.ts';
 
 const pgSkipReason = await pgSkip();
 
-interface Opened {
-  db: Db;
-  cleanup(): Promise<void>;
-}
+const openRealPg = () => migratedTestDatabase({ max: 20 });
 
-async function openPgliteDb(): Promise<Opened> {
-  const db = await migratedPglite();
-  return { db, cleanup: () => db.close() };
-}
-
-async function openRealPg(): Promise<Opened> {
-  return migratedTestDatabase({ max: 20 });
-}
-
-function fixture(open: () => Promise<Opened>): () => Promise<StoreFixture> {
+function fixture(open: () => Promise<MigratedDb>): () => Promise<StoreFixture> {
   return async () => {
     const { db, cleanup } = await open();
     return {
@@ -35,12 +22,12 @@ function fixture(open: () => Promise<Opened>): () => Promise<StoreFixture> {
   };
 }
 
-storeSuite('SqlStore on PGlite', fixture(openPgliteDb));
+storeSuite('SqlStore on PGlite', fixture(migratedPgliteDb));
 storeSuite('SqlStore on PostgreSQL', fixture(openRealPg), { skip: pgSkipReason });
 
-function sqlChecks(name: string, open: () => Promise<Opened>, skip: string | false = false) {
+function sqlChecks(name: string, open: () => Promise<MigratedDb>, skip: string | false = false) {
   describe(name, { skip }, () => {
-    let o: Opened;
+    let o: MigratedDb;
     let store: SqlStore;
     before(async () => {
       o = await open();
@@ -141,5 +128,5 @@ function sqlChecks(name: string, open: () => Promise<Opened>, skip: string | fal
   });
 }
 
-sqlChecks('SQL rows behind SqlStore on PGlite', openPgliteDb);
+sqlChecks('SQL rows behind SqlStore on PGlite', migratedPgliteDb);
 sqlChecks('SQL rows behind SqlStore on PostgreSQL', openRealPg, pgSkipReason);
