@@ -54,6 +54,8 @@ describe('the React demo', () => {
       await chat.panel.waitFor();
       await chat.waitForText(events, 'open');
       assert.equal(await chat.heading.textContent(), 'Shop assistant', 'heading prop (an attribute)');
+      // Starters appear once the (empty) history has loaded: wait for them before reading the list.
+      await chat.host.locator('[part~="starter"]').first().waitFor();
       assert.deepEqual(
         await chat.host.locator('[part~="starter"]').allInnerTexts(),
         ['What are your opening hours?', 'Do you ship abroad?'],
