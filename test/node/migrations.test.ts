@@ -156,6 +156,7 @@ function catalogSuite(name: string, open: () => Promise<MigratedDb>, skip: strin
         [
           ['agents', 'auth.users', 'c'],
           ['conversations', 'agents', 'c'],
+          ['message_feedback', 'messages', 'c'],
           ['messages', 'conversations', 'c'],
         ],
       );
@@ -181,7 +182,7 @@ function catalogSuite(name: string, open: () => Promise<MigratedDb>, skip: strin
         `select tgrelid::regclass::text as tgrelid from pg_trigger
          where not tgisinternal and tgfoid = 'public.update_updated_at_column'::regproc order by 1`,
       );
-      assert.deepEqual(triggers.rows.map((r) => r.tgrelid.replace(/^public\./, '')), ['agents', 'conversations']);
+      assert.deepEqual(triggers.rows.map((r) => r.tgrelid.replace(/^public\./, '')), ['agents', 'conversations', 'message_feedback']);
     });
 
     it('creates agent_statistics with the documented columns, as a security_invoker view', async () => {

@@ -180,6 +180,45 @@ function rlsSuite(name: string, open: () => Promise<MigratedDb>, skip: string | 
       );
     });
 
+    it('shows an owner the feedback on their own agents’ replies only, and lets only the proxy write it', async () => {
+      // the assistant reply of each seeded turn gets a rating, written as the proxy does (service role)
+      const replyOf = async (agent: typeof A) =>
+        (
+          await db.query<{ id: string }>(
+            "select id from public.messages where conversation_id = $1 and role = 'assistant'",
+            [agent.conversationId],
+          )
+        ).rows[0]!.id;
+      const [replyA, replyB] = [await replyOf(A), await replyOf(B)];
+      await db.query("insert into public.message_feedback (message_id, rating) values ($1, 'up'), ($2, 'down')", [replyA, replyB]);
+      try {
+        const seen = await asA((tx) => ids(tx, 'select message_id as id from public.message_feedback'));
+        assert.deepEqual(seen, [replyA]);
+        await assert.rejects(
+          asA((tx) => tx.query("insert into public.message_feedback (message_id, rating) values ($1, 'down')", [A.messageIds[0]])),
+          /permission denied/,
+        );
+        const changed = await asA(async (tx) => {
+          try {
+            return await ids(tx, "update public.message_feedback set rating = 'down' returning message_id as id");
+          } catch (err) {
+            return String(err);
+          }
+        });
+        assert.match(String(changed), /permission denied/);
+        const anon = await as(db, { role: 'anon' }, async (tx) => {
+          try {
+            return await ids(tx, 'select message_id as id from public.message_feedback');
+          } catch (err) {
+            return String(err);
+          }
+        });
+        assert.match(String(anon), /permission denied/);
+      } finally {
+        await db.query('delete from public.message_feedback where message_id in ($1, $2)', [replyA, replyB]);
+      }
+    });
+
     for (const role of ['anon', 'authenticated'] as const) {
       it(`refuses ${role} the proxy functions`, async () => {
         const who: Who = role === 'anon' ? { role } : { role, sub: A.ownerId };

@@ -48,6 +48,7 @@ export function toBeginTurnResult(row: BeginTurnRow): BeginTurnResult {
       temperature: a.temperature ?? null,
       max_tokens: a.max_tokens ?? null,
       top_p: a.top_p ?? null,
+      mistral_agent_id: a.mistral_agent_id ?? null,
     },
     history: row.history.map((h) => ({ role: h.role, content: h.content })),
   };

@@ -10,6 +10,8 @@ export interface AgentSettings {
   temperature: number | null;
   max_tokens: number | null;
   top_p: number | null;
+  /** Set: the turn goes through Mistral's Conversations API with this agent (its own instructions and tools apply). */
+  mistral_agent_id: string | null;
 }
 
 /** What `GET /v1/agent` and the CORS/origin check need. */
