@@ -1,12 +1,14 @@
 #!/usr/bin/env node
-// The package ships its TypeScript sources: tsx compiles them on the fly (it is a runtime dependency).
+// The `mistral-agent-chat` command (also installed as `mistral-agent-chat-server`): the compiled CLI in
+// dist/server/, plain JavaScript, so nothing compiles TypeScript at run time. In a checkout `npm run build`
+// makes it (`npm start` builds it when it is missing or older than the sources).
 import { existsSync } from 'node:fs';
-import { register } from 'tsx/esm/api';
 
-// Our own tsconfig when present (a checkout); never the tsconfig of whatever folder the command runs in.
-const tsconfig = new URL('../tsconfig.json', import.meta.url);
-register({ tsconfig: existsSync(tsconfig) ? tsconfig.pathname : false });
-
-const { main } = await import('../src/server/cli/main.ts');
+const entry = new URL('../dist/server/cli/main.js', import.meta.url);
+if (!existsSync(entry)) {
+  console.error('mistral-agent-chat: dist/server/ is missing; in a checkout, run "npm run build" first.');
+  process.exit(1);
+}
+const { main } = await import(entry.href);
 const code = await main(process.argv.slice(2));
 if (code !== undefined) process.exitCode = code;

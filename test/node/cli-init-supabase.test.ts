@@ -14,7 +14,7 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const BIN = join(ROOT, 'bin/mistral-agent-chat.js');
+const BIN = join(ROOT, 'test/helpers/cli-from-source.js');
 const OUR_FUNCTION = join(ROOT, 'supabase/functions/mistral-agent-chat');
 const OUR_MIGRATIONS = join(ROOT, 'supabase/migrations');
 const VERSION = (JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;

@@ -18,7 +18,7 @@ import { SqlStore } from '../../src/server/store/sql-store.ts';
 import { createOfflineDemoUpstream } from '../../src/server/upstream/offline-demo.ts';
 import { createTestDatabase, pgSkip, type TestDatabase } from '../helpers/pg.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/mistral-agent-chat.js', import.meta.url));
+const BIN = fileURLToPath(new URL('../helpers/cli-from-source.js', import.meta.url));
 const KEY = /mac_[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])/;
 const TIMEOUT = 60_000;
 

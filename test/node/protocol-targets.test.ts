@@ -1,7 +1,7 @@
 /**
  * The one protocol suite against two real processes, each on its own fresh PostgreSQL database and its
  * own Mistral stand-in:
- *  - the Node server: `node bin/mistral-agent-chat.js serve`;
+ *  - the Node server: `mistral-agent-chat serve` (from source: test/helpers/cli-from-source.js);
  *  - the Supabase Edge Function under Deno: `deno run` of supabase/functions/mistral-agent-chat/index.ts
  *    with the local import map (mistral-agent-chat/server → this repo's src/server/index.ts).
  * Also measures the Deno function's cold start (spawn → first 200 from /healthz) and prints it.
@@ -126,7 +126,7 @@ protocolSuite(
     const p = await prepare();
     let started: Started;
     try {
-      started = await startProcess(process.execPath, ['bin/mistral-agent-chat.js', 'serve'], { ...p.env, PORT: '0' }, /"msg":"mistral-agent-chat is listening".*?"port":(\d+)/);
+      started = await startProcess(process.execPath, ['test/helpers/cli-from-source.js', 'serve'], { ...p.env, PORT: '0' }, /"msg":"mistral-agent-chat is listening".*?"port":(\d+)/);
     } catch (err) {
       await p.cleanup();
       throw err;
@@ -242,7 +242,7 @@ describe('Two Node proxy instances on one database (stateless scale-out)', { ski
   before(async () => {
     p = await prepare();
     for (let i = 0; i < 2; i++) {
-      servers.push(await startProcess(process.execPath, ['bin/mistral-agent-chat.js', 'serve'], { ...p.env, PORT: '0' }, /"msg":"mistral-agent-chat is listening".*?"port":(\d+)/));
+      servers.push(await startProcess(process.execPath, ['test/helpers/cli-from-source.js', 'serve'], { ...p.env, PORT: '0' }, /"msg":"mistral-agent-chat is listening".*?"port":(\d+)/));
     }
   });
   after(async () => {
