@@ -10,11 +10,16 @@
 //                                         the same directory as the entry (any path works)
 //   dist/mistral-agent-chat.iife.js       one classic script for tag managers: the same loader, chunks inlined
 //   dist/stats.json                       bytes per module per chunk, for scripts/size.js
+//   dist/console/, dist/console.js        the owner console, when scripts/build-console.js exists (its own build,
+//                                         called from here with { root, dist, target })
+//   dist/server/, dist/protocol.js        the proxy, CLI and Node entry compiled by tsc (tsconfig.server.json)
+//   *.br, *.gz beside every file the Node server serves (the script-tag bundles, dist/console/): made once
+//                                         here, sent as they are by serveStatic({ precompressed: true })
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { gzipSync } from 'node:zlib';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { build, minifySync } from 'vite';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -171,7 +176,16 @@ await build(
   }),
 );
 
+// The owner console (<mistral-agent-console>) has its own build script; it writes dist/console/ (the page the
+// Node server serves at /console, hashed assets under dist/console/assets/) and dist/console.js (for bundlers).
+const consoleBuild = join(root, 'scripts/build-console.js');
+if (existsSync(consoleBuild)) {
+  const { buildConsole } = await import(pathToFileURL(consoleBuild).href);
+  await buildConsole({ root, dist, target: TARGET });
+}
+
 writeFileSync(join(dist, 'stats.json'), JSON.stringify(stats, null, 1) + '\n');
+precompress();
 
 // Types for bundler users: dist/types/** from tsc, and dist/index.d.ts + dist/define.d.ts next to the JS.
 const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
@@ -193,5 +207,30 @@ const tscServer = spawnSync(process.execPath, [join(root, 'node_modules/typescri
   stdio: 'inherit',
 });
 if (tscServer.status !== 0) process.exit(tscServer.status ?? 1);
+
+/**
+ * Writes file.br (quality 11) and file.gz (level 9) beside each file the Node server serves, where compression
+ * pays: the script-tag bundles at the top of dist/ and everything text-like under dist/console/. Not the
+ * bundler build (index.js, chunks/, types/): bundlers read those, browsers never fetch them from us.
+ */
+function precompress() {
+  const served = [
+    ...readdirSync(dist).filter((f) => /^(mistral-agent-chat(\.iife)?|mac-.+)\.js$/.test(f)),
+    ...(existsSync(join(dist, 'console'))
+      ? readdirSync(join(dist, 'console'), { recursive: true }).map((f) => join('console', String(f)))
+      : []
+    ).filter((f) => /\.(js|mjs|css|html|svg|json|map|txt)$/.test(f)),
+  ];
+  for (const file of served) {
+    const raw = readFileSync(join(dist, file));
+    const br = brotliCompressSync(raw, {
+      params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: raw.length },
+    });
+    const gz = gzipSync(raw, { level: 9 });
+    // A tiny file can grow when compressed: then the raw file is what every client gets.
+    if (br.length < raw.length) writeFileSync(join(dist, `${file}.br`), br);
+    if (gz.length < raw.length) writeFileSync(join(dist, `${file}.gz`), gz);
+  }
+}
 
 console.log(`built dist/ in ${((Date.now() - started) / 1000).toFixed(1)} s`);

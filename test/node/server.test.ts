@@ -8,6 +8,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createParser } from 'eventsource-parser';
@@ -17,7 +18,7 @@ import { createStaticApp } from '../../src/server/node/static.ts';
 import { startMistralStandIn, type MistralStandIn } from '../helpers/mistral-stand-in.ts';
 import { adminUrl, createTestDatabase, pgSkip, type TestDatabase } from '../helpers/pg.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/mistral-agent-chat.js', import.meta.url));
+const BIN = fileURLToPath(new URL('../helpers/cli-from-source.js', import.meta.url));
 const KEY = /^mac_[A-Za-z0-9_-]{43}$/;
 const START_TIMEOUT = 90_000;
 
@@ -39,7 +40,7 @@ interface ServerProcess {
 
 const running = new Set<ServerProcess>();
 
-/** Starts `node bin/mistral-agent-chat.js serve` on a free port and waits for its "listening" line. */
+/** Starts `mistral-agent-chat serve` (from source) on a free port and waits for its "listening" line. */
 function startServerProcess(extraEnv: Record<string, string>): Promise<ServerProcess> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const k of Object.keys(env)) {
@@ -251,6 +252,9 @@ describe('serve with the Mistral stand-in on embedded PGlite', () => {
       assert.equal(res.status, 200);
       assert.match(res.headers.get('cache-control') ?? '', /max-age=300/);
       assert.ok(body.length > 1000, 'the bundle itself');
+      const br = await fetch(`${server.url}/widget.js`, { headers: { 'Accept-Encoding': 'br' } });
+      assert.equal(br.headers.get('content-encoding'), 'br', 'the build made a brotli copy, sent as it is');
+      assert.equal(await br.text(), body);
     }
     const chunk = await fetch(`${server.url}/mac-does-not-exist.js`);
     assert.equal(chunk.status, 503, 'a missing lazy chunk also explains itself');
@@ -474,39 +478,60 @@ async function closePipe(server: Server | undefined): Promise<void> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
 }
 
-describe('widget bundle and demo pages (in-process, with a built dist/ stand-in)', () => {
+describe('widget bundle, console and demo pages (in-process, with a built dist/ stand-in)', () => {
   let dir: string;
   let app: ReturnType<typeof createStaticApp>;
+  let prod: ReturnType<typeof createStaticApp>;
   const key = 'mac_' + 'k'.repeat(43);
   const bundle = `export const widget = ${JSON.stringify('x'.repeat(4000))};\nimport('./mac-markdown-AbC123.js');\n`;
+  const consolePage = '<!doctype html><script type="module" src="assets/index-Bx7Yq2Lm.js"></script><mistral-agent-console></mistral-agent-console>';
+  const consoleScript = `export const console = ${JSON.stringify('c'.repeat(4000))};\n`;
+
+  /** As scripts/build.js leaves a served file: with its .br and .gz beside it. */
+  async function writePrecompressed(path: string, content: string) {
+    await writeFile(path, content);
+    await writeFile(`${path}.br`, brotliCompressSync(content));
+    await writeFile(`${path}.gz`, gzipSync(content, { level: 9 }));
+  }
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'mac-static-'));
     await mkdir(join(dir, 'dist'));
     await mkdir(join(dir, 'demo'));
-    await writeFile(join(dir, 'dist', 'mistral-agent-chat.js'), bundle);
+    await writePrecompressed(join(dir, 'dist', 'mistral-agent-chat.js'), bundle);
     await writeFile(join(dir, 'dist', 'mistral-agent-chat.iife.js'), '(function(){})();');
     await writeFile(join(dir, 'dist', 'mac-markdown-AbC123.js'), 'export const md = 1;');
     await writeFile(
       join(dir, 'demo', 'index.html'),
       '<script type="module" src="/widget.js"></script><mistral-agent-chat api-key="__DEMO_KEY__" endpoint="__ENDPOINT__"></mistral-agent-chat>',
     );
-    app = createStaticApp({ demoKey: async () => key, distDir: join(dir, 'dist'), demoDir: join(dir, 'demo') });
+    await writeFile(join(dir, 'demo', 'inline.html'), '<p>inline __DEMO_KEY__</p>');
+    await writeFile(join(dir, 'demo', 'demo.css'), 'body { color: red }');
+    const paths = { distDir: join(dir, 'dist'), demoDir: join(dir, 'demo') };
+    app = createStaticApp({ demo: true, demoKey: async () => key, ...paths });
+    prod = createStaticApp({ demo: false, demoKey: async () => key, publicUrl: 'https://chat.example.test', ...paths });
   });
   after(() => rm(dir, { recursive: true, force: true }));
 
-  it('serves /widget.js as JavaScript any site may load, cached briefly, gzipped on request', async () => {
-    const res = await app.request('/widget.js', { headers: { 'Accept-Encoding': 'gzip' } });
-    assert.equal(res.status, 200);
-    assert.equal(res.headers.get('content-type'), 'text/javascript; charset=utf-8');
-    assert.equal(res.headers.get('access-control-allow-origin'), '*');
-    assert.equal(res.headers.get('cache-control'), 'public, max-age=300');
-    assert.equal(res.headers.get('content-encoding'), 'gzip');
-    const text = await new Response(res.body!.pipeThrough(new DecompressionStream('gzip'))).text();
-    assert.equal(text, bundle);
-    const again = await app.request('/widget.js', {
-      headers: { 'Accept-Encoding': 'gzip', 'If-None-Match': res.headers.get('etag')! },
-    });
+  it('serves /widget.js as JavaScript any site may load, cached briefly, precompressed brotli or gzip', async () => {
+    for (const [accept, encoding, decoded] of [
+      ['gzip, deflate, br', 'br', (b: Buffer) => brotliDecompressSync(b)],
+      ['gzip', 'gzip', (b: Buffer) => gunzipSync(b)],
+      ['identity', null, (b: Buffer) => b],
+    ] as const) {
+      const res = await app.request('/widget.js', { headers: { 'Accept-Encoding': accept } });
+      assert.equal(res.status, 200, accept);
+      assert.equal(res.headers.get('content-type'), 'text/javascript; charset=utf-8');
+      assert.equal(res.headers.get('access-control-allow-origin'), '*');
+      assert.equal(res.headers.get('cross-origin-resource-policy'), 'cross-origin');
+      assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+      assert.equal(res.headers.get('cache-control'), 'public, max-age=300');
+      assert.equal(res.headers.get('content-encoding'), encoding, accept);
+      assert.match(res.headers.get('vary') ?? '', /accept-encoding/i, 'caches keep one copy per encoding');
+      assert.equal(decoded(Buffer.from(await res.arrayBuffer())).toString('utf8'), bundle, accept);
+    }
+    const first = await app.request('/widget.js', { headers: { 'Accept-Encoding': 'br' } });
+    const again = await app.request('/widget.js', { headers: { 'Accept-Encoding': 'br', 'If-None-Match': first.headers.get('etag')! } });
     assert.equal(again.status, 304, 'revalidation is cheap');
   });
 
@@ -515,17 +540,47 @@ describe('widget bundle and demo pages (in-process, with a built dist/ stand-in)
     assert.equal(chunk.status, 200);
     assert.equal(chunk.headers.get('cache-control'), 'public, max-age=31536000, immutable');
     assert.equal(chunk.headers.get('access-control-allow-origin'), '*');
+    assert.equal(chunk.headers.get('cross-origin-resource-policy'), 'cross-origin');
     assert.equal(await chunk.text(), 'export const md = 1;');
     const iife = await app.request('/widget.iife.js');
     assert.equal(iife.status, 200);
+    assert.equal(iife.headers.get('cache-control'), 'public, max-age=300');
     assert.equal(await iife.text(), '(function(){})();');
   });
 
   it('never serves files outside dist/ through a chunk name', async () => {
-    for (const path of ['/mac-..%2f..%2fpackage.json.js', '/mac-../../package.json', '/dist/../package.json']) {
+    for (const path of ['/mac-..%2f..%2fpackage.json.js', '/mac-../../package.json', '/dist/../package.json', '/console/../../package.json', '/console/%2e%2e/%2e%2e/package.json']) {
       const res = await app.request(path);
       assert.notEqual(res.status, 200, path);
     }
+  });
+
+  it('says how to build when the console is missing, then serves it with its hashed assets', async () => {
+    const redirect = await app.request('/console?lang=fr');
+    assert.equal(redirect.status, 308, '/console moves under /console/ so the page\'s relative asset URLs resolve');
+    assert.equal(redirect.headers.get('location'), 'console/?lang=fr');
+
+    const missing = await app.request('/console/');
+    assert.equal(missing.status, 503);
+    assert.match(await missing.text(), /npm run build/);
+
+    await mkdir(join(dir, 'dist', 'console', 'assets'), { recursive: true });
+    await writePrecompressed(join(dir, 'dist', 'console', 'index.html'), consolePage);
+    await writePrecompressed(join(dir, 'dist', 'console', 'assets', 'index-Bx7Yq2Lm.js'), consoleScript);
+    const page = await app.request('/console/', { headers: { 'Accept-Encoding': 'gzip' } });
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
+    assert.equal(page.headers.get('content-encoding'), 'gzip');
+    assert.equal(page.headers.get('cache-control'), 'no-cache', 'a new build is picked up at once');
+    assert.equal(page.headers.get('x-frame-options'), 'DENY', 'no other site may frame the owner console');
+    assert.equal(gunzipSync(Buffer.from(await page.arrayBuffer())).toString('utf8'), consolePage);
+
+    const asset = await app.request('/console/assets/index-Bx7Yq2Lm.js', { headers: { 'Accept-Encoding': 'br' } });
+    assert.equal(asset.status, 200);
+    assert.equal(asset.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+    assert.equal(brotliDecompressSync(Buffer.from(await asset.arrayBuffer())).toString('utf8'), consoleScript);
+    assert.equal((await app.request('/console/assets/nope-12345678.js')).status, 404);
+    assert.equal((await prod.request('/console/')).status, 200, 'the console is there outside demo mode too');
   });
 
   it('fills the demo key and the endpoint into the demo page, uncached', async () => {
@@ -539,5 +594,23 @@ describe('widget bundle and demo pages (in-process, with a built dist/ stand-in)
     const missing = await app.request('/themes.html');
     assert.equal(missing.status, 200, 'a missing demo page becomes a small placeholder');
     assert.ok((await missing.text()).includes(key));
+    const css = await app.request('/demo.css');
+    assert.equal(css.status, 200);
+    assert.equal(await css.text(), 'body { color: red }');
+  });
+
+  it('outside demo mode serves a status page with no key at /, and no demo page', async () => {
+    const res = await prod.request('/');
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^text\/html/);
+    const html = await res.text();
+    assert.ok(!html.includes(key), 'no widget key on the status page');
+    assert.doesNotMatch(html, /mac_[A-Za-z0-9_-]{43}/);
+    for (const link of ['/healthz', '/widget.js', '/console']) assert.ok(html.includes(`href="${link}"`), link);
+    assert.match(html, /mistral-agent-chat agent create --name "Support" --endpoint https:\/\/chat\.example\.test/);
+    for (const path of ['/index.html', '/inline.html', '/themes.html', '/iife.html', '/demo.css']) {
+      assert.equal((await prod.request(path)).status, 404, path);
+    }
+    assert.equal((await prod.request('/widget.js')).status, 200, 'the bundle is served in every mode');
   });
 });

@@ -78,7 +78,7 @@ export async function startServer(opts: StartServerOptions): Promise<ServerHandl
     getClientIp: socketAddress,
   });
   const root = new Hono();
-  root.route('/', createStaticApp({ demoKey: () => supervisor.currentDemoKey(), publicUrl: env.PUBLIC_URL || undefined }));
+  root.route('/', createStaticApp({ demo: true, demoKey: () => supervisor.currentDemoKey(), publicUrl: env.PUBLIC_URL || undefined }));
   root.all('*', (c) => proxy.app.fetch(c.req.raw, c.env));
 
   const server = createAdaptorServer({ fetch: root.fetch });
