@@ -5,6 +5,9 @@
 //                                        when over size-budget.json
 //   node scripts/size.js --json          the same figures as JSON (bench/run.ts reads bundle.*)
 //   node scripts/size.js --set-budget    write size-budget.json = measured + 2 %
+//   node scripts/size.js --stamp         write the measured figures into the docs that quote them (below)
+// The README and the demo page quote figures between markers, `<!-- size:initial_gz -->1.7 KB<!-- /size -->`:
+// every run checks that they match this build (exit 1 when stale, like an over-budget bundle), --stamp rewrites them.
 // Initial = dist/mistral-agent-chat.js + its static imports (the launcher-first loader alone); total =
 // initial + everything it can load with import(), transitively (the element chunk dist/mac-element-*.js,
 // then the markdown chunk dist/mac-render-*.js). The graph and the per-module bytes come from
@@ -43,7 +46,7 @@ function measure(file) {
 
 const files = readdirSync(dist, { recursive: true })
   .map((f) => String(f).replaceAll('\\', '/'))
-  .filter((f) => f !== 'stats.json' && statSync(join(dist, f)).isFile())
+  .filter((f) => f !== 'stats.json' && !/\.(br|gz)$/.test(f) && statSync(join(dist, f)).isFile())
   .sort();
 
 /** @type {Record<string, {imports: string[], dynamicImports: string[], modules: Record<string, {rendered: number, min_gz: number}>}>} */
@@ -134,6 +137,30 @@ const bundle = {
   modules: modules(totalFiles),
 };
 
+// Figures quoted in prose: KB with one decimal, as a reader would write them.
+const FIGURES = {
+  initial_gz: `${(bundle.initial_gz / 1024).toFixed(1)} KB`,
+  total_gz: `${(bundle.total_gz / 1024).toFixed(1)} KB`,
+};
+const STAMPED = ['README.md', 'demo/index.html'];
+const MARKER = /(<!-- size:(\w+) -->)(.*?)(<!-- \/size -->)/g;
+const stale = [];
+for (const doc of STAMPED) {
+  const path = join(root, doc);
+  if (!existsSync(path)) continue;
+  const text = readFileSync(path, 'utf8');
+  const stamped = text.replace(MARKER, (whole, open, key, value, close) => {
+    if (!(key in FIGURES)) throw new Error(`${doc}: unknown size figure "${key}" (known: ${Object.keys(FIGURES).join(', ')})`);
+    if (value !== FIGURES[key]) stale.push(`${doc} says ${key} = ${value}, this build measures ${FIGURES[key]}`);
+    return `${open}${FIGURES[key]}${close}`;
+  });
+  if (args.has('--stamp') && stamped !== text) writeFileSync(path, stamped);
+}
+if (args.has('--stamp')) {
+  console.log(stale.length ? `stamped: ${stale.join('; ')}` : 'the quoted size figures were already current');
+  process.exit(0);
+}
+
 if (args.has('--set-budget')) {
   const budget = {
     initial_gz: Math.ceil(bundle.initial_gz * 1.02),
@@ -149,7 +176,7 @@ const budget = readBudget();
 const over = ['initial_gz', 'total_gz'].filter((k) => typeof budget[k] === 'number' && bundle[k] > budget[k]);
 
 if (args.has('--json')) {
-  console.log(JSON.stringify({ files: files.map(measure), bundle, budget, over_budget: over }, null, 2));
+  console.log(JSON.stringify({ files: files.map(measure), bundle, budget, over_budget: over, stale_figures: stale }, null, 2));
 } else {
   const kb = (n) => `${(n / 1024).toFixed(1)} KB`.padStart(9);
   console.log(`${'file'.padEnd(52)}${'raw'.padStart(9)}${'gzip'.padStart(9)}${'brotli'.padStart(9)}`);
@@ -172,8 +199,9 @@ if (args.has('--json')) {
   console.log(`  ${'module'.padEnd(22)}${'initial'.padStart(10)}${'lazy'.padStart(10)}`);
   for (const n of names) console.log(`  ${n.padEnd(22)}${kb(initial[n]?.gz_est ?? 0)} ${kb(lazy[n]?.gz_est ?? 0)}`);
   for (const k of over) console.error(`\nOVER BUDGET: ${k} ${bundle[k]} B > ${budget[k]} B (size-budget.json)`);
+  for (const s of stale) console.error(`\nSTALE FIGURE: ${s}; run \`npm run size -- --stamp\``);
 }
-process.exit(over.length ? 1 : 0);
+process.exit(over.length || (stale.length && !args.has('--json')) ? 1 : 0);
 
 function readBudget() {
   return existsSync(budgetFile) ? JSON.parse(readFileSync(budgetFile, 'utf8')) : {};
