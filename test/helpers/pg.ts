@@ -1,17 +1,19 @@
 /**
  * Real PostgreSQL for tests: one uniquely named database per suite, dropped after.
- * Server: TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres, trust auth).
+ * Server: TEST_DATABASE_URL (or the older TEST_PG_URL; default postgres://postgres@127.0.0.1:5432/postgres,
+ * trust auth). When none answers, suites skip outside CI and fail the run under CI=true (scripts/services.js).
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { serviceSkip } from '../../scripts/services.js';
 import type { Db } from '../../src/server/db/db.ts';
 import { migrate } from '../../src/server/db/migrate.ts';
 import { openPostgres, type PostgresDb } from '../../src/server/db/postgres.ts';
 
-export const adminUrl = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const adminUrl = process.env.TEST_DATABASE_URL || process.env.TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 
-/** Why real-PostgreSQL suites skip; shown by the test runner. */
-export const pgSkipReason = `PostgreSQL unreachable at ${adminUrl.replace(/\/\/[^@]*@/, '//')} (set TEST_PG_URL): real-PostgreSQL tests skipped`;
+/** Why real-PostgreSQL suites skip; shown by the test runner and counted in `npm test`'s summary. */
+export const pgSkipReason = `nothing answers at ${adminUrl.replace(/\/\/[^@]*@/, '//')} (start PostgreSQL, or set TEST_DATABASE_URL)`;
 
 let available: Promise<boolean> | undefined;
 
@@ -32,9 +34,12 @@ export function pgAvailable(): Promise<boolean> {
   return available;
 }
 
-/** For `describe(name, { skip: await pgSkip() }, …)`: false when reachable, else the reason. */
+/**
+ * For `describe(name, { skip: await pgSkip() }, …)`: false when reachable, else the reason to skip; under
+ * CI=true it throws instead, so the test file fails.
+ */
 export async function pgSkip(): Promise<string | false> {
-  return (await pgAvailable()) ? false : pgSkipReason;
+  return serviceSkip('PostgreSQL', await pgAvailable(), pgSkipReason);
 }
 
 export interface TestDatabase {

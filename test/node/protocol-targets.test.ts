@@ -15,12 +15,15 @@ import { migrate } from '../../src/server/db/migrate.ts';
 import { openPostgres } from '../../src/server/db/postgres.ts';
 import { startMistralStandIn } from '../helpers/mistral-stand-in.ts';
 import { startRpcDouble } from '../helpers/rpc-double.ts';
+import { denoSkip } from '../helpers/deno.ts';
 import { createTestDatabase, pgSkip } from '../helpers/pg.ts';
 import { seedAgent } from '../helpers/pglite.ts';
 import { protocolSuite, readSse, type ProtocolTarget } from './protocol.suite.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const skip = await pgSkip();
+/** The Edge Function suites need Deno too. */
+const skipDeno = skip || denoSkip();
 
 /** The exact command line the Deno target runs (also documented in docs/deploy-supabase.md). */
 export const DENO_ARGS = [
@@ -162,7 +165,7 @@ protocolSuite(
     console.log(`Deno Edge Function cold start: ${coldStartMs} ms (process spawn → first 200 from /healthz)`);
     return { baseUrl, apiKey: p.apiKey, standIn: p.standIn, close: () => p.cleanup(started.child) };
   },
-  { skip },
+  { skip: skipDeno },
 );
 
 protocolSuite(
@@ -203,10 +206,10 @@ protocolSuite(
     assert.match(started.output(), /storage: supabase-js/);
     return { baseUrl, apiKey: p.apiKey, standIn: p.standIn, close: () => release(started.child) };
   },
-  { skip },
+  { skip: skipDeno },
 );
 
-describe('The Supabase Edge Function without MISTRAL_API_KEY', { skip }, () => {
+describe('The Supabase Edge Function without MISTRAL_API_KEY', { skip: skipDeno }, () => {
   let p: Awaited<ReturnType<typeof prepare>>;
   let started: Started;
   let baseUrl: string;
