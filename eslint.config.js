@@ -6,11 +6,11 @@ import wc from 'eslint-plugin-wc';
 import tseslint from 'typescript-eslint';
 
 export default defineConfig([
-  globalIgnores(['dist/', 'node_modules/', 'coverage/', 'supabase/functions/', '.data/', 'bench/profiles/', 'test-results/']),
+  globalIgnores(['dist/', 'build/', 'node_modules/', 'coverage/', 'supabase/functions/', '.data/', 'bench/profiles/', 'test-results/']),
   {
     files: [
       'src/**/*.ts',
-      'test/**/*.ts',
+      'test/**/*.{ts,js}',
       'bench/**/*.ts',
       'scripts/**/*.js',
       'bin/**/*.js',

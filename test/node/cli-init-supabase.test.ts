@@ -92,7 +92,7 @@ describe('mistral-agent-chat init supabase', () => {
     const dir = await project();
     await initJson(dir);
     const deno = JSON.parse(await readFile(join(dir, FN, 'deno.json'), 'utf8')) as { imports: Record<string, string> };
-    assert.equal(deno.imports['mistral-agent-chat/server'], `npm:mistral-agent-chat@${VERSION}/server`);
+    assert.equal(deno.imports['mistral-agent-chat/server'], `npm:mistral-agent-chat-server@${VERSION}/server`);
     assert.ok(!JSON.stringify(deno).includes('src/server'), 'no path into our repository');
     assert.equal(existsSync(join(dir, FN, 'import_map.local.json')), false, 'the local import map is not copied');
   });

@@ -111,7 +111,7 @@ the one that holds supabase/ (default: the current folder). It writes:
   supabase/migrations/00001_….sql …      our migrations, under our file names
   supabase/functions/mistral-agent-chat/index.ts    the function
   supabase/functions/mistral-agent-chat/deno.json   maps mistral-agent-chat/server to
-                                          npm:mistral-agent-chat@<this version>/server
+                                          npm:mistral-agent-chat-server@<this version>/server
 and adds [functions.mistral-agent-chat] with verify_jwt = false to supabase/config.toml (appended when
 missing, the rest of your file untouched; a minimal file is created when there is none).
 Files already there and identical are skipped; a file there with different content stops the command

@@ -13,6 +13,8 @@ import type { Io } from './commands.ts';
 
 const FUNCTION = 'mistral-agent-chat';
 const SPECIFIER = 'mistral-agent-chat/server';
+/** The published package the function imports the proxy from (this one: mistral-agent-chat-server). */
+const SERVER_PACKAGE = 'mistral-agent-chat-server';
 const packageRoot = new URL('../../../', import.meta.url);
 const functionSource = new URL(`supabase/functions/${FUNCTION}/`, packageRoot);
 
@@ -145,14 +147,14 @@ async function isSupabaseFolder(dir: string): Promise<boolean> {
 const shellArg = (s: string) => (/^[\w./@:+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
 /**
- * Our function's deno.json with `mistral-agent-chat/server` pinned to the published package of this exact
+ * Our function's deno.json with `mistral-agent-chat/server` pinned to the published server package of this exact
  * version: the migrations just written are this version's, and a newer proxy may need newer SQL.
  * (Our own deno.json may use a range; import_map.local.json points into our repository and is never copied.)
  */
 async function publishedDenoJson(): Promise<Buffer> {
   const { version } = JSON.parse(await readFile(new URL('package.json', packageRoot), 'utf8')) as { version: string };
   const deno = JSON.parse(await readFile(new URL('deno.json', functionSource), 'utf8')) as { imports?: Record<string, string> };
-  deno.imports = { ...deno.imports, [SPECIFIER]: `npm:mistral-agent-chat@${version}/server` };
+  deno.imports = { ...deno.imports, [SPECIFIER]: `npm:${SERVER_PACKAGE}@${version}/server` };
   return Buffer.from(JSON.stringify(deno, null, 2) + '\n');
 }
 

@@ -1,6 +1,6 @@
 /**
  * Supabase Edge Function: the widget proxy. `mistral-agent-chat/server` is resolved by deno.json (the npm
- * package) — never a relative import outside supabase/functions/, which breaks `supabase functions deploy`.
+ * package mistral-agent-chat-server) — never a relative import outside supabase/functions/, which breaks `supabase functions deploy`.
  * Supabase sets SUPABASE_URL, SUPABASE_SECRET_KEYS and SUPABASE_DB_URL; set MISTRAL_API_KEY as a secret.
  */
 import { consoleLogger, createApp, createRuntime } from 'mistral-agent-chat/server';
