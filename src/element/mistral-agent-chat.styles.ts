@@ -42,9 +42,15 @@ export default css`
     --mistral-chat-font-mono: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
     --mistral-chat-font-size: 15px;
     --mistral-chat-line-height: 1.5;
+    --mistral-chat-quote-fg: var(--mistral-chat-muted);
+    --mistral-chat-quote-border: var(--mistral-chat-border);
+    --mistral-chat-scroll-shadow: color-mix(in srgb, currentColor 30%, transparent);
+    /* One radius drives the others (0 squares every corner); each can still be set on its own. */
     --mistral-chat-radius: 16px;
-    --mistral-chat-bubble-radius: 14px;
-    --mistral-chat-control-radius: 10px;
+    --mistral-chat-bubble-radius: calc(var(--mistral-chat-radius) * 0.875);
+    --mistral-chat-control-radius: calc(var(--mistral-chat-radius) * 0.625);
+    --mistral-chat-code-radius: calc(var(--mistral-chat-radius) * 0.5);
+    --mistral-chat-starter-radius: calc(var(--mistral-chat-radius) * 2);
     --mistral-chat-width: 380px;
     --mistral-chat-height: 600px;
     --mistral-chat-launcher-size: 56px;
@@ -213,8 +219,12 @@ export default css`
   .icon:hover {
     background: var(--mistral-chat-surface);
   }
+  /* The ring is a border: the rows scrolled under an edge would cover an outline (they are paint layers). Same
+     size at rest (padding), so focusing moves nothing. */
   .messages:focus-visible {
-    outline-offset: -2px;
+    outline: 0;
+    border: 2px solid var(--mistral-chat-focus);
+    padding: calc(var(--mistral-chat-gap) - 2px);
   }
   .messages {
     flex: 1;
@@ -274,13 +284,32 @@ export default css`
   .markdown img {
     max-width: 100%;
   }
-  /* Tables: the whole row, a smaller font. */
-  .bubble:has(table) {
+  .markdown blockquote {
+    padding-inline-start: 0.75em;
+    border-inline-start: 3px solid var(--mistral-chat-quote-border);
+    color: var(--mistral-chat-quote-fg);
+  }
+  /* Tables and code: the whole row; wider than that, they scroll sideways. */
+  .bubble:has(table, pre) {
     max-width: 100%;
   }
+  /* A shadow at an edge where more is hidden: covers of the background colour scroll with the content (local) and
+     hide the shadows (scroll) at either end. Symmetric, so right-to-left works alike. */
+  .markdown :is(table, pre) {
+    overflow-x: auto;
+    --_bg: var(--mistral-chat-assistant-bg);
+    background-color: var(--_bg);
+    background-image: linear-gradient(to right, var(--_bg) 40%, transparent), linear-gradient(to left, var(--_bg) 40%, transparent),
+      radial-gradient(farthest-side at 0 50%, var(--mistral-chat-scroll-shadow), transparent),
+      radial-gradient(farthest-side at 100% 50%, var(--mistral-chat-scroll-shadow), transparent);
+    background-position: 0 0, 100% 0, 0 0, 100% 0;
+    background-size: 2em 100%, 2em 100%, 0.75em 100%, 0.75em 100%;
+    background-repeat: no-repeat;
+    background-attachment: local, local, scroll, scroll;
+  }
+  /* Tables: a smaller font. */
   .markdown table {
     display: block;
-    overflow-x: auto;
     border-collapse: collapse;
     font-size: 0.9em;
   }
@@ -301,17 +330,15 @@ export default css`
   .markdown .code-block pre {
     padding-top: 30px;
   }
+  /* Code keeps its lines: a long one scrolls sideways (the element makes such a block a tab stop). */
   .markdown pre {
+    --_bg: var(--mistral-chat-code-bg);
     direction: ltr;
     text-align: left;
     padding: 10px;
-    /* Long lines wrap: a scrolling block would be a region keyboard users cannot scroll (axe
-       scrollable-region-focusable); the copy button still copies the lines as they are. */
-    white-space: pre-wrap;
-    overflow-wrap: anywhere;
-    overflow-x: auto;
-    border-radius: 8px;
-    background: var(--mistral-chat-code-bg);
+    white-space: pre;
+    overflow-wrap: normal;
+    border-radius: var(--mistral-chat-code-radius);
     color: var(--mistral-chat-code-fg);
   }
   .copy {
@@ -321,7 +348,7 @@ export default css`
     padding: 0 8px;
     font-size: 12px;
     border: 1px solid var(--mistral-chat-code-fg);
-    border-radius: 6px;
+    border-radius: calc(var(--mistral-chat-code-radius) * 0.75);
     background: var(--mistral-chat-code-bg);
     color: var(--mistral-chat-code-fg);
   }
@@ -369,7 +396,7 @@ export default css`
   .starter {
     padding: 6px 12px;
     border: 1px solid var(--mistral-chat-border);
-    border-radius: 999px;
+    border-radius: var(--mistral-chat-starter-radius);
     background: var(--mistral-chat-bg);
     text-align: start;
   }
