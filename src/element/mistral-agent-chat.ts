@@ -241,7 +241,7 @@ export class MistralAgentChat extends LitElement {
 
   #begin(text: string): Promise<void> | undefined {
     text = text.trim();
-    if (!text || this.#chat.busy || this.#problem) return;
+    if (!text || this.#chat.busy || this.#problem || this.#chat.refusal) return;
     const event = new MistralChatSendEvent(text); // (a variable: the manifest analyzer misreads `new X(text)` inline)
     if (!this.dispatchEvent(event)) return;
     this.opened ||= this.mode !== 'inline';
@@ -384,7 +384,7 @@ export class MistralAgentChat extends LitElement {
     );
   }
 
-  #errorText(e: ViewError) {
+  #errorText(e: Pick<ViewError, 'code' | 'retryAfter'>) {
     const s = this.#s;
     if (e.code === 'rate_limited')
       return e.retryAfter ? fmt(s.e_rate_limited, { n: Math.ceil(e.retryAfter) }) : s.e_rate_limited_soon;
@@ -412,6 +412,10 @@ export class MistralAgentChat extends LitElement {
     const st = chat.state;
     const busy = chat.busy;
     const problem = this.#problem;
+    // A refusal only the site owner can end: said calmly, no Retry, and no more messages.
+    const refusal = chat.refusal;
+    const error = refusal ? { code: refusal } : st.error;
+    const off = !!(problem || refusal);
     const left = LIMITS.messageChars - this.#len;
     const near = left <= COUNTER_FROM;
     const footer = this.querySelector('[slot=footer]') || s.footer;
@@ -442,18 +446,16 @@ export class MistralAgentChat extends LitElement {
                 <span class="sr">${s.typing}</span></div>
             </div>`
           : nothing}
-        ${st.error
+        ${error
           ? html`<div part="error" class="error" role="alert">
-              <span>${this.#errorText(st.error)}</span>
-              ${st.error.code === 'origin_not_allowed' // Retry cannot help: only the site owner can
-                ? nothing
-                : html`<button part="button retry" class="retry" @click=${() => chat.retry()}>${s.retry}</button>`}
+              <span>${this.#errorText(error)}</span>
+              ${refusal ? nothing : html`<button part="button retry" class="retry" @click=${() => chat.retry()}>${s.retry}</button>`}
             </div>`
           : chat.offline
             ? html`<p part="notice" class="notice" role="status">${s.e_offline}</p>`
             : nothing}
       </div>
-      ${this.starters.length && !st.messages.length && st.loaded && !st.error
+      ${this.starters.length && !st.messages.length && st.loaded && !error
         ? html`<ul part="starters" class="starters" aria-label=${s.starters}>
             ${this.starters.map(
               (t) => html`<li><button part="button starter" class="starter" @click=${() => (this.send(t), this.#input?.focus())}>${t}</button></li>`,
@@ -463,14 +465,14 @@ export class MistralAgentChat extends LitElement {
       <form part="composer" class="composer" @submit=${this.#submit}>
         <textarea part="input" class="input" rows="1" dir="auto" aria-label=${s.inputLabel}
           placeholder=${this.placeholder || s.placeholder} aria-describedby=${near ? 'counter' : nothing}
-          ?disabled=${!!problem} @input=${this.#onInput} @keydown=${this.#onKey}></textarea>
+          ?disabled=${off} @input=${this.#onInput} @keydown=${this.#onKey}></textarea>
         ${near
           ? html`<span id="counter" part="counter" class="counter ${left < 0 ? 'over' : ''}"
               >${left < 0 ? fmt(s.over, { n: -left }) : fmt(s.left, { n: left })}</span>`
           : nothing}
         <button type=${busy ? 'button' : 'submit'} part="button ${busy ? 'stop' : 'send'}" class="icon send"
           aria-label=${busy ? s.stop : s.send} title=${busy ? s.stop : s.send}
-          ?disabled=${!busy && (!this.#len || left < 0 || !!problem)} @click=${busy ? () => chat.stop() : nothing}>
+          ?disabled=${!busy && (!this.#len || left < 0 || off)} @click=${busy ? () => chat.stop() : nothing}>
           ${icon(busy ? STOP : SEND)}
         </button>
       </form>
