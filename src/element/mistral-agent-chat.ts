@@ -154,8 +154,11 @@ export class MistralAgentChat extends LitElement {
   /** Placeholder of the input. Default: a built-in string. */
   placeholder = '';
 
-  /** A first message shown by the agent (plain text, not stored). */
-  welcomeMessage = '';
+  /**
+   * A first message shown by the agent (plain text, not stored). Unset (no attribute): a built-in greeting with the
+   * agent's name (`strings.welcome`); `welcome-message=""` (or `''`): none.
+   */
+  welcomeMessage?: string | null;
 
   /** Suggested first questions, shown while the conversation is empty. Attribute: a JSON array. */
   starters: string[] = [];
@@ -416,6 +419,8 @@ export class MistralAgentChat extends LitElement {
     const refusal = chat.refusal;
     const error = refusal ? { code: refusal } : st.error;
     const off = !!(problem || refusal);
+    const name = this.heading || chat.agentName;
+    const welcome = this.welcomeMessage ?? (name && !off ? fmt(s.welcome, { name }) : '');
     const left = LIMITS.messageChars - this.#len;
     const near = left <= COUNTER_FROM;
     const footer = this.querySelector('[slot=footer]') || s.footer;
@@ -434,9 +439,9 @@ export class MistralAgentChat extends LitElement {
       <div part="messages" class="messages" role="log" aria-label=${s.log} aria-live="off" aria-busy=${busy || st.loading}
         tabindex="0" @scroll=${this.#onScroll} @click=${this.#onListClick}>
         ${problem ? html`<p part="error" class="error" role="alert">${s[problem]}</p>` : nothing}
-        ${this.welcomeMessage
+        ${welcome
           ? html`<div part="message message-assistant welcome" class="message">
-              <div part="bubble bubble-assistant" class="bubble text" dir="auto">${this.welcomeMessage}</div>
+              <div part="bubble bubble-assistant" class="bubble text" dir="auto">${welcome}</div>
             </div>`
           : nothing}
         ${st.messages.map((m) => this.#message(m))}

@@ -16,7 +16,7 @@ async function chat(attrs: { allowImages?: boolean } = {}) {
       <mistral-agent-chat mode="inline" api-key=${KEY} endpoint=${ENDPOINT} ?allow-images=${attrs.allowImages}></mistral-agent-chat>
     </div>`,
   ).then((d) => d.firstElementChild as MistralAgentChat);
-  await waitUntil(() => !all(el, '[part~=message]').length && $(el, '[aria-busy=false]'), 'history loaded');
+  await waitUntil(() => !all(el, '[part~=message]:not([part~=welcome])').length && $(el, '[aria-busy=false]'), 'history loaded');
   return el;
 }
 
@@ -332,6 +332,7 @@ describe('<mistral-agent-chat> conversation', () => {
       expect($(el, '[part~=error]')!.getAttribute('role')).to.equal('alert');
       expect($(el, '[part~=error]')!.textContent!.trim()).to.equal('This chat is not available right now: it is not set up correctly.');
       closedToMessages(el);
+      expect($(el, '[part~=welcome]')).to.equal(null, 'no greeting from a chat that cannot answer');
       expect(logged).to.have.length(1);
       const line = String(logged[0]![0]);
       expect(line).to.match(/^<mistral-agent-chat>: /).and.contain(ENDPOINT).and.contain(KEY.slice(0, 12)).and.contain('agent list');

@@ -184,6 +184,35 @@ describe('<mistral-agent-chat> shell', () => {
     expect(slot.assignedElements()[0]?.textContent).to.equal('Privacy');
   });
 
+  it("greets with the agent's name by default, in the visitor's language, until welcome-message says otherwise", async () => {
+    const el = await inline();
+    const welcome = () => el.shadowRoot!.querySelector('[part~=welcome] [part~=bubble]')?.textContent ?? null;
+    await waitUntil(() => welcome(), 'default welcome');
+    expect(welcome()).to.equal('Hello! You are chatting with Ada. How can I help?');
+    el.lang = 'fr';
+    await el.updateComplete;
+    expect(welcome()).to.equal('Bonjour ! Vous discutez avec Ada. Comment puis-je vous aider ?');
+    el.heading = 'Support';
+    await el.updateComplete;
+    expect(welcome()).to.contain('Vous discutez avec Support.', 'the heading names the chat when set');
+    el.strings = { welcome: 'Hallo! Hier ist {name}.' };
+    await el.updateComplete;
+    expect(welcome()).to.equal('Hallo! Hier ist Support.');
+
+    el.setAttribute('welcome-message', 'Ask me about your order.');
+    await el.updateComplete;
+    expect(welcome()).to.equal('Ask me about your order.');
+    el.setAttribute('welcome-message', ''); // empty: no welcome at all
+    await el.updateComplete;
+    expect(welcome()).to.equal(null);
+    el.removeAttribute('welcome-message'); // absent again: the default
+    await el.updateComplete;
+    expect(welcome()).to.equal('Hallo! Hier ist Support.');
+    el.welcomeMessage = '';
+    await el.updateComplete;
+    expect(welcome()).to.equal(null);
+  });
+
   it("keeps the message list's focus ring in view: rows scrolled under its edges cannot cover it", async () => {
     proxy.history = Array.from({ length: 12 }, (_, i) => ({
       id: `m${i}`,
@@ -192,6 +221,7 @@ describe('<mistral-agent-chat> shell', () => {
       created_at: '2025-01-01T00:00:00Z',
     }));
     const el = await inline();
+    el.welcomeMessage = '';
     await waitUntil(() => el.shadowRoot!.querySelectorAll('[part~=message]').length === 12, 'history rendered');
     const list = $(el, '[part~=messages]');
     list.scrollTop = list.scrollHeight / 2;
@@ -252,7 +282,7 @@ describe('<mistral-agent-chat> shell', () => {
       ];
       const el = await inline();
       el.theme = theme;
-      await waitUntil(() => el.shadowRoot!.querySelectorAll('[part~=message]').length === 2, 'history rendered');
+      await waitUntil(() => el.shadowRoot!.querySelectorAll('[part~=message]:not([part~=welcome])').length === 2, 'history rendered');
       proxy.chatAnswers.push(new Response('{"error":{"code":"unavailable","message":"x"}}', { status: 503 }));
       await el.send('again');
       await el.updateComplete;
