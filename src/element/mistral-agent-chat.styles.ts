@@ -17,7 +17,18 @@ const dark = css`
   color-scheme: dark;
 `;
 
-/** Every custom property is documented (with its default) in the class JSDoc. */
+/**
+ * Every custom property is documented (with its default) in the class JSDoc. Notes kept out of the CSS (it ships
+ * as written):
+ * - One radius drives the others (`--mistral-chat-radius: 0` squares every corner); each can still be set alone.
+ * - `.messages:focus-visible`: the ring is a border, not an outline: the rows scrolled under an edge are paint
+ *   layers and would cover an outline. The padding shrinks by as much, so focusing moves nothing.
+ * - Tables and code take the bubble's whole width, then scroll sideways; code keeps its lines (`white-space: pre`;
+ *   the element makes a block that overflows a tab stop).
+ * - Scroll hint (no JS): covers of the background colour scroll with the content (`local`) and hide the shadows
+ *   fixed at the edges (`scroll`) at either end, so a shadow shows only where more is hidden. Symmetric, so right to
+ *   left works alike.
+ */
 export default css`
   :host {
     all: initial;
@@ -45,7 +56,6 @@ export default css`
     --mistral-chat-quote-fg: var(--mistral-chat-muted);
     --mistral-chat-quote-border: var(--mistral-chat-border);
     --mistral-chat-scroll-shadow: color-mix(in srgb, currentColor 30%, transparent);
-    /* One radius drives the others (0 squares every corner); each can still be set on its own. */
     --mistral-chat-radius: 16px;
     --mistral-chat-bubble-radius: calc(var(--mistral-chat-radius) * 0.875);
     --mistral-chat-control-radius: calc(var(--mistral-chat-radius) * 0.625);
@@ -219,8 +229,6 @@ export default css`
   .icon:hover {
     background: var(--mistral-chat-surface);
   }
-  /* The ring is a border: the rows scrolled under an edge would cover an outline (they are paint layers). Same
-     size at rest (padding), so focusing moves nothing. */
   .messages:focus-visible {
     outline: 0;
     border: 2px solid var(--mistral-chat-focus);
@@ -289,12 +297,9 @@ export default css`
     border-inline-start: 3px solid var(--mistral-chat-quote-border);
     color: var(--mistral-chat-quote-fg);
   }
-  /* Tables and code: the whole row; wider than that, they scroll sideways. */
   .bubble:has(table, pre) {
     max-width: 100%;
   }
-  /* A shadow at an edge where more is hidden: covers of the background colour scroll with the content (local) and
-     hide the shadows (scroll) at either end. Symmetric, so right-to-left works alike. */
   .markdown :is(table, pre) {
     overflow-x: auto;
     --_bg: var(--mistral-chat-assistant-bg);
@@ -307,7 +312,6 @@ export default css`
     background-repeat: no-repeat;
     background-attachment: local, local, scroll, scroll;
   }
-  /* Tables: a smaller font. */
   .markdown table {
     display: block;
     border-collapse: collapse;
@@ -330,7 +334,6 @@ export default css`
   .markdown .code-block pre {
     padding-top: 30px;
   }
-  /* Code keeps its lines: a long one scrolls sideways (the element makes such a block a tab stop). */
   .markdown pre {
     --_bg: var(--mistral-chat-code-bg);
     direction: ltr;
