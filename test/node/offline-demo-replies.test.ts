@@ -72,6 +72,15 @@ describe('offline demo replies', () => {
       assert.match(reply, re, what);
   });
 
+  it('keeps French punctuation with its word (no break before : ? ! or inside « »), but never touches code', () => {
+    const reply = offlineDemoReply('Que sais-tu faire ?');
+    assert.doesNotMatch(reply.replace(/```[\s\S]*?```/g, ''), / [:?!;»]|« /);
+    assert.match(reply, /«\u00a0Écris un \*\*haïku\*\*/);
+    assert.match(reply, /```sh\nMISTRAL_API_KEY=votre-clé npm start\n```/);
+    const table = offlineDemoReply('Compare les bases dans un tableau');
+    assert.match(table, /rien\u00a0: c’est le défaut/);
+  });
+
   it('suggests what to try when it has no demo reply, and echoes a bit of the message', () => {
     const reply = offlineDemoReply('What is the weather like on Mars?');
     assert.match(reply, /You wrote: “What is the weather like on Mars\?”/);

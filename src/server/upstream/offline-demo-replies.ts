@@ -397,11 +397,19 @@ const REPLIES: Record<DemoIntent, Reply> = {
   },
 };
 
+/** French typography outside code: no line break inside « … » nor before : ? ! ; */
+const frenchSpaces = (md: string) =>
+  md
+    .split(/(```[\s\S]*?```)/)
+    .map((part, i) => (i % 2 ? part : part.replace(/« /g, '«\u00a0').replace(/ ([»:?!;])/g, '\u00a0$1')))
+    .join('');
+
 /** The demo model's reply to the visitor's last message: Markdown, ending with the note that it is a demo. */
 export function offlineDemoReply(lastUserMessage: string): string {
   const lang = demoLanguage(lastUserMessage);
   const n = normalise(lastUserMessage);
-  return `${REPLIES[demoIntent(lastUserMessage)](lang, n, lastUserMessage)}\n\n${FOOTER[lang]}`;
+  const reply = `${REPLIES[demoIntent(lastUserMessage)](lang, n, lastUserMessage)}\n\n${FOOTER[lang]}`;
+  return lang === 'fr' ? frenchSpaces(reply) : reply;
 }
 
 /**
