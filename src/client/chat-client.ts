@@ -56,6 +56,8 @@ export interface ChatClientOptions {
   endpoint: string;
   apiKey: string;
   fetch?: typeof fetch;
+  /** How long a stream may stay open after its `done` or `error` event before the client lets go (default 5000 ms). */
+  drainMs?: number;
 }
 
 /** The code an HTTP status implies when the body is not our JSON (a CDN or gateway answered); 403 is ambiguous. */
@@ -75,11 +77,13 @@ export class ChatClient {
   readonly endpoint: string;
   readonly #apiKey: string;
   readonly #fetch: typeof fetch | undefined;
+  readonly #drainMs: number;
 
   constructor(opts: ChatClientOptions) {
     this.endpoint = opts.endpoint.replace(/\/+$/, '');
     this.#apiKey = opts.apiKey;
     this.#fetch = opts.fetch;
+    this.#drainMs = opts.drainMs ?? 5000;
   }
 
   async agent(signal?: AbortSignal): Promise<AgentInfo> {
@@ -172,8 +176,10 @@ export class ChatClient {
       throw transportError(err, signal);
     } finally {
       signal?.removeEventListener('abort', onAbort);
-      // Release the connection once we have an outcome (or failed); ignore a cancel on a dead stream.
-      reader.cancel().catch(() => {});
+      // With an outcome, read on to the end the proxy sends right after it: a reader cancelled first makes the
+      // browser report a finished reply as cancelled (net::ERR_ABORTED). Without one, let go at once.
+      if (outcome) void drain(reader, this.#drainMs);
+      else reader.cancel().catch(() => {});
     }
     if (!outcome && signal?.aborted) throw new ChatError('aborted', 'the request was cancelled');
     if (!outcome) {
@@ -261,6 +267,18 @@ function badResponse(message: string, res?: Response): ChatError {
     status: res?.status ?? null,
     requestId: res?.headers.get(REQUEST_ID_HEADER) ?? null,
   });
+}
+
+/** Reads what is left of a stream (nothing, normally: its end), ignoring it; cancels a stream that stays open. */
+async function drain(reader: ReadableStreamDefaultReader<Uint8Array>, ms: number): Promise<void> {
+  const timer = setTimeout(() => void reader.cancel().catch(() => {}), ms);
+  try {
+    while (!(await reader.read()).done);
+  } catch {
+    // cancelled or cut: nothing to do
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function discard(res: Response): Promise<void> {

@@ -26,6 +26,9 @@ const loadMarkdown = () => (markdown ??= import('../markdown/render.ts').catch((
 
 const cut = (s: string) => s.slice(0, 1024);
 
+/** Refusals only the site owner can end: the chat says so calmly and takes no more messages. */
+const REFUSALS = ['invalid_api_key', 'agent_inactive', 'origin_not_allowed'];
+
 /** What the conversation stores by default, besides the host's `metadata`. */
 const pageMetadata = () => ({
   page_url: cut(location.href),
@@ -54,8 +57,10 @@ export class ChatController implements ReactiveController {
   #stream?: InstanceType<Markdown['MarkdownStream']>;
   #html = new WeakMap<Message, string[]>();
   #htmlImages = false;
-  /** The site owner was told in the console that this page's origin is refused. */
-  #told = false;
+  /** A refusal of the current endpoint and key (see `refusal`). */
+  #refusal?: { code: string; key: string };
+  /** What the site owner was already told in the console. */
+  #told = new Set<string>();
 
   constructor(host: ChatHost) {
     this.#host = host;
@@ -77,6 +82,12 @@ export class ChatController implements ReactiveController {
     this.offline = !navigator.onLine;
     this.#host.requestUpdate();
   };
+
+  /** `invalid_api_key`, `agent_inactive` or `origin_not_allowed` when the proxy refused this endpoint and key; else ''. */
+  get refusal(): string {
+    const r = this.#refusal;
+    return r && r.key === `${this.endpoint} ${this.#host.apiKey}` ? r.code : '';
+  }
 
   get busy() {
     return this.state.phase === 'waiting' || this.state.phase === 'streaming';
@@ -155,10 +166,14 @@ export class ChatController implements ReactiveController {
     }
     const origin = location.origin;
     const message = `${this.endpoint} refuses this page: ${origin} is not in the agent's allowed origins.`;
-    if (!this.#told)
-      console.error(`<mistral-agent-chat>: ${message} Add it: mistral-agent-chat agent update <id> --allowed-origins "<those allowed now>,${origin}"`);
-    this.#told = true;
+    this.#tell(`${message} Add it: mistral-agent-chat agent update <id> --allowed-origins "<those allowed now>,${origin}"`);
     return { code: 'origin_not_allowed', message };
+  }
+
+  /** One plain line in the console for the site owner, once per page and problem. */
+  #tell(line: string) {
+    if (!this.#told.has(line)) console.error(`<mistral-agent-chat>: ${line}`);
+    this.#told.add(line);
   }
 
   /** Sends `text` as a new turn (the element fired the send event). Resolves when the reply ends. */
@@ -226,6 +241,14 @@ export class ChatController implements ReactiveController {
   #fail(e: unknown, retry: ViewError['retry']) {
     const err = e as Partial<ChatError>;
     const code = String(err.code ?? 'network');
+    if (REFUSALS.includes(code)) {
+      this.#refusal = { code, key: this.#clientKey };
+      const key = `api-key "${this.#host.apiKey.slice(0, 12)}…"`;
+      if (code === 'invalid_api_key')
+        this.#tell(`${this.endpoint} does not know ${key}. Copy your agent's key from \`mistral-agent-chat agent list\` (after \`agent rotate-key\`, only the new key works).`);
+      else if (code === 'agent_inactive')
+        this.#tell(`the agent of ${key} is switched off on ${this.endpoint}. Switch it on: mistral-agent-chat agent enable <id>`);
+    }
     this.#dispatch({ type: 'fail', error: { code, retryAfter: err.retryAfter ?? null, retry } });
     this.#host.dispatchEvent(new MistralChatErrorEvent(code, String(err.message ?? e)));
   }

@@ -17,7 +17,18 @@ const dark = css`
   color-scheme: dark;
 `;
 
-/** Every custom property is documented (with its default) in the class JSDoc. */
+/**
+ * Every custom property is documented (with its default) in the class JSDoc. Notes kept out of the CSS (it ships
+ * as written):
+ * - One radius drives the others (`--mistral-chat-radius: 0` squares every corner); each can still be set alone.
+ * - `.messages:focus-visible`: the ring is a border, not an outline: the rows scrolled under an edge are paint
+ *   layers and would cover an outline. The padding shrinks by as much, so focusing moves nothing.
+ * - Tables and code take the bubble's whole width, then scroll sideways; code keeps its lines (`white-space: pre`;
+ *   the element makes a block that overflows a tab stop).
+ * - Scroll hint (no JS): covers of the background colour scroll with the content (`local`) and hide the shadows
+ *   fixed at the edges (`scroll`) at either end, so a shadow shows only where more is hidden. Symmetric, so right to
+ *   left works alike.
+ */
 export default css`
   :host {
     all: initial;
@@ -42,9 +53,14 @@ export default css`
     --mistral-chat-font-mono: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
     --mistral-chat-font-size: 15px;
     --mistral-chat-line-height: 1.5;
+    --mistral-chat-quote-fg: var(--mistral-chat-muted);
+    --mistral-chat-quote-border: var(--mistral-chat-border);
+    --mistral-chat-scroll-shadow: color-mix(in srgb, currentColor 30%, transparent);
     --mistral-chat-radius: 16px;
-    --mistral-chat-bubble-radius: 14px;
-    --mistral-chat-control-radius: 10px;
+    --mistral-chat-bubble-radius: calc(var(--mistral-chat-radius) * 0.875);
+    --mistral-chat-control-radius: calc(var(--mistral-chat-radius) * 0.625);
+    --mistral-chat-code-radius: calc(var(--mistral-chat-radius) * 0.5);
+    --mistral-chat-starter-radius: calc(var(--mistral-chat-radius) * 2);
     --mistral-chat-width: 380px;
     --mistral-chat-height: 600px;
     --mistral-chat-launcher-size: 56px;
@@ -214,7 +230,9 @@ export default css`
     background: var(--mistral-chat-surface);
   }
   .messages:focus-visible {
-    outline-offset: -2px;
+    outline: 0;
+    border: 2px solid var(--mistral-chat-focus);
+    padding: calc(var(--mistral-chat-gap) - 2px);
   }
   .messages {
     flex: 1;
@@ -274,13 +292,28 @@ export default css`
   .markdown img {
     max-width: 100%;
   }
-  /* Tables: the whole row, a smaller font. */
-  .bubble:has(table) {
+  .markdown blockquote {
+    padding-inline-start: 0.75em;
+    border-inline-start: 3px solid var(--mistral-chat-quote-border);
+    color: var(--mistral-chat-quote-fg);
+  }
+  .bubble:has(table, pre) {
     max-width: 100%;
+  }
+  .markdown :is(table, pre) {
+    overflow-x: auto;
+    --_bg: var(--mistral-chat-assistant-bg);
+    background-color: var(--_bg);
+    background-image: linear-gradient(to right, var(--_bg) 40%, transparent), linear-gradient(to left, var(--_bg) 40%, transparent),
+      radial-gradient(farthest-side at 0 50%, var(--mistral-chat-scroll-shadow), transparent),
+      radial-gradient(farthest-side at 100% 50%, var(--mistral-chat-scroll-shadow), transparent);
+    background-position: 0 0, 100% 0, 0 0, 100% 0;
+    background-size: 2em 100%, 2em 100%, 0.75em 100%, 0.75em 100%;
+    background-repeat: no-repeat;
+    background-attachment: local, local, scroll, scroll;
   }
   .markdown table {
     display: block;
-    overflow-x: auto;
     border-collapse: collapse;
     font-size: 0.9em;
   }
@@ -302,16 +335,13 @@ export default css`
     padding-top: 30px;
   }
   .markdown pre {
+    --_bg: var(--mistral-chat-code-bg);
     direction: ltr;
     text-align: left;
     padding: 10px;
-    /* Long lines wrap: a scrolling block would be a region keyboard users cannot scroll (axe
-       scrollable-region-focusable); the copy button still copies the lines as they are. */
-    white-space: pre-wrap;
-    overflow-wrap: anywhere;
-    overflow-x: auto;
-    border-radius: 8px;
-    background: var(--mistral-chat-code-bg);
+    white-space: pre;
+    overflow-wrap: normal;
+    border-radius: var(--mistral-chat-code-radius);
     color: var(--mistral-chat-code-fg);
   }
   .copy {
@@ -321,7 +351,7 @@ export default css`
     padding: 0 8px;
     font-size: 12px;
     border: 1px solid var(--mistral-chat-code-fg);
-    border-radius: 6px;
+    border-radius: calc(var(--mistral-chat-code-radius) * 0.75);
     background: var(--mistral-chat-code-bg);
     color: var(--mistral-chat-code-fg);
   }
@@ -369,7 +399,7 @@ export default css`
   .starter {
     padding: 6px 12px;
     border: 1px solid var(--mistral-chat-border);
-    border-radius: 999px;
+    border-radius: var(--mistral-chat-starter-radius);
     background: var(--mistral-chat-bg);
     text-align: start;
   }

@@ -52,7 +52,7 @@ const COUNTER_FROM = 500;
  * @csspart bubble-user - The bubble of a visitor's message.
  * @csspart bubble-assistant - The bubble of an agent's message.
  * @csspart markdown - The rendered Markdown body of an agent message.
- * @csspart code-block - A code block in a reply (wraps `pre`).
+ * @csspart code-block - A code block in a reply (wraps `pre`; a `pre` wider than the bubble scrolls sideways and is a tab stop).
  * @csspart copy-button - The copy button of a code block.
  * @csspart typing - The typing indicator row shown until the first words of a reply arrive.
  * @csspart note - The "Stopped." note under an interrupted reply.
@@ -85,13 +85,18 @@ const COUNTER_FROM = 500;
  * @cssprop [--mistral-chat-error-fg=#a40e26] - Error and offline notice text (dark: #ffb3ad).
  * @cssprop [--mistral-chat-code-bg=#1f2328] - Code block background (dark: #0c0d10).
  * @cssprop [--mistral-chat-code-fg=#f0f3f6] - Code block text (dark: #e8eaed).
+ * @cssprop [--mistral-chat-quote-fg=var(--mistral-chat-muted)] - Text of a quote (`>`) in a reply.
+ * @cssprop [--mistral-chat-quote-border=var(--mistral-chat-border)] - The bar at the inline start of a quote.
+ * @cssprop [--mistral-chat-scroll-shadow=color-mix(in srgb, currentColor 30%, transparent)] - Shadow at the edge of a table or code block that scrolls sideways, where more is hidden.
  * @cssprop [--mistral-chat-font=system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif] - Font family.
  * @cssprop [--mistral-chat-font-mono=ui-monospace, SFMono-Regular, Menlo, Consolas, monospace] - Code font family.
  * @cssprop [--mistral-chat-font-size=15px] - Base font size (the input never goes under 16px on phones).
  * @cssprop [--mistral-chat-line-height=1.5] - Base line height.
- * @cssprop [--mistral-chat-radius=16px] - Panel corner radius.
- * @cssprop [--mistral-chat-bubble-radius=14px] - Message bubble corner radius.
- * @cssprop [--mistral-chat-control-radius=10px] - Input, buttons and error corner radius.
+ * @cssprop [--mistral-chat-radius=16px] - Panel corner radius, and the base of every other radius below (0 squares every corner).
+ * @cssprop [--mistral-chat-bubble-radius=calc(var(--mistral-chat-radius) * 0.875)] - Message bubble corner radius (14px).
+ * @cssprop [--mistral-chat-control-radius=calc(var(--mistral-chat-radius) * 0.625)] - Input, buttons and error corner radius (10px).
+ * @cssprop [--mistral-chat-code-radius=calc(var(--mistral-chat-radius) * 0.5)] - Code block corner radius (8px); the copy button has three quarters of it (6px).
+ * @cssprop [--mistral-chat-starter-radius=calc(var(--mistral-chat-radius) * 2)] - Suggested question corner radius (32px: a pill).
  * @cssprop [--mistral-chat-width=380px] - Panel width (bubble mode).
  * @cssprop [--mistral-chat-height=600px] - Panel height (bubble mode).
  * @cssprop [--mistral-chat-launcher-size=56px] - Launcher diameter.
@@ -149,8 +154,11 @@ export class MistralAgentChat extends LitElement {
   /** Placeholder of the input. Default: a built-in string. */
   placeholder = '';
 
-  /** A first message shown by the agent (plain text, not stored). */
-  welcomeMessage = '';
+  /**
+   * A first message shown by the agent (plain text, not stored). Unset (no attribute): a built-in greeting with the
+   * agent's name (`strings.welcome`); `welcome-message=""` (or `''`): none.
+   */
+  welcomeMessage?: string | null;
 
   /** Suggested first questions, shown while the conversation is empty. Attribute: a JSON array. */
   starters: string[] = [];
@@ -236,7 +244,7 @@ export class MistralAgentChat extends LitElement {
 
   #begin(text: string): Promise<void> | undefined {
     text = text.trim();
-    if (!text || this.#chat.busy || this.#problem) return;
+    if (!text || this.#chat.busy || this.#problem || this.#chat.refusal) return;
     const event = new MistralChatSendEvent(text); // (a variable: the manifest analyzer misreads `new X(text)` inline)
     if (!this.dispatchEvent(event)) return;
     this.opened ||= this.mode !== 'inline';
@@ -292,10 +300,19 @@ export class MistralAgentChat extends LitElement {
         b.textContent = this.#s.copy;
         block.append(b);
       }
-      // A table wider than its bubble scrolls sideways: keyboard users must be able to reach it (and scroll it).
-      for (const t of list.querySelectorAll('table'))
-        if (t.scrollWidth > t.clientWidth) t.tabIndex = 0;
-        else t.removeAttribute('tabindex');
+      // A table or code block wider than its bubble scrolls sideways: keyboard users must be able to reach it (and
+      // scroll it). All reads, then the writes that change something: one layout.
+      const wide = [...list.querySelectorAll<HTMLElement>('table, pre')].map((e) => [e, e.scrollWidth > e.clientWidth] as const);
+      for (const [e, scrolls] of wide) {
+        if (scrolls === e.hasAttribute('tabindex')) continue;
+        // A code block also gets a name, to be announced by when it takes the focus (a table has its own role).
+        const lang = e.firstElementChild?.className.match(/language-(\S+)/)?.[1];
+        const label = lang ? `${this.#s.code} (${lang})` : this.#s.code;
+        const attrs = e.localName === 'pre' ? { tabindex: '0', role: 'group', 'aria-label': label } : { tabindex: '0' };
+        for (const [k, v] of Object.entries(attrs))
+          if (scrolls) e.setAttribute(k, v);
+          else e.removeAttribute(k);
+      }
     }
     // Not on the first render: a page that starts with `open` must not have its focus stolen.
     if (changed.has('opened') && changed.get('opened') !== undefined && this.mode !== 'inline') {
@@ -370,7 +387,7 @@ export class MistralAgentChat extends LitElement {
     );
   }
 
-  #errorText(e: ViewError) {
+  #errorText(e: Pick<ViewError, 'code' | 'retryAfter'>) {
     const s = this.#s;
     if (e.code === 'rate_limited')
       return e.retryAfter ? fmt(s.e_rate_limited, { n: Math.ceil(e.retryAfter) }) : s.e_rate_limited_soon;
@@ -398,6 +415,12 @@ export class MistralAgentChat extends LitElement {
     const st = chat.state;
     const busy = chat.busy;
     const problem = this.#problem;
+    // A refusal only the site owner can end: said calmly, no Retry, and no more messages.
+    const refusal = chat.refusal;
+    const error = refusal ? { code: refusal } : st.error;
+    const off = !!(problem || refusal);
+    const name = this.heading || chat.agentName;
+    const welcome = this.welcomeMessage ?? (name && !off ? fmt(s.welcome, { name }) : '');
     const left = LIMITS.messageChars - this.#len;
     const near = left <= COUNTER_FROM;
     const footer = this.querySelector('[slot=footer]') || s.footer;
@@ -416,9 +439,9 @@ export class MistralAgentChat extends LitElement {
       <div part="messages" class="messages" role="log" aria-label=${s.log} aria-live="off" aria-busy=${busy || st.loading}
         tabindex="0" @scroll=${this.#onScroll} @click=${this.#onListClick}>
         ${problem ? html`<p part="error" class="error" role="alert">${s[problem]}</p>` : nothing}
-        ${this.welcomeMessage
+        ${welcome
           ? html`<div part="message message-assistant welcome" class="message">
-              <div part="bubble bubble-assistant" class="bubble text" dir="auto">${this.welcomeMessage}</div>
+              <div part="bubble bubble-assistant" class="bubble text" dir="auto">${welcome}</div>
             </div>`
           : nothing}
         ${st.messages.map((m) => this.#message(m))}
@@ -428,18 +451,16 @@ export class MistralAgentChat extends LitElement {
                 <span class="sr">${s.typing}</span></div>
             </div>`
           : nothing}
-        ${st.error
+        ${error
           ? html`<div part="error" class="error" role="alert">
-              <span>${this.#errorText(st.error)}</span>
-              ${st.error.code === 'origin_not_allowed' // Retry cannot help: only the site owner can
-                ? nothing
-                : html`<button part="button retry" class="retry" @click=${() => chat.retry()}>${s.retry}</button>`}
+              <span>${this.#errorText(error)}</span>
+              ${refusal ? nothing : html`<button part="button retry" class="retry" @click=${() => chat.retry()}>${s.retry}</button>`}
             </div>`
           : chat.offline
             ? html`<p part="notice" class="notice" role="status">${s.e_offline}</p>`
             : nothing}
       </div>
-      ${this.starters.length && !st.messages.length && st.loaded && !st.error
+      ${this.starters.length && !st.messages.length && st.loaded && !error
         ? html`<ul part="starters" class="starters" aria-label=${s.starters}>
             ${this.starters.map(
               (t) => html`<li><button part="button starter" class="starter" @click=${() => (this.send(t), this.#input?.focus())}>${t}</button></li>`,
@@ -449,14 +470,14 @@ export class MistralAgentChat extends LitElement {
       <form part="composer" class="composer" @submit=${this.#submit}>
         <textarea part="input" class="input" rows="1" dir="auto" aria-label=${s.inputLabel}
           placeholder=${this.placeholder || s.placeholder} aria-describedby=${near ? 'counter' : nothing}
-          ?disabled=${!!problem} @input=${this.#onInput} @keydown=${this.#onKey}></textarea>
+          ?disabled=${off} @input=${this.#onInput} @keydown=${this.#onKey}></textarea>
         ${near
           ? html`<span id="counter" part="counter" class="counter ${left < 0 ? 'over' : ''}"
               >${left < 0 ? fmt(s.over, { n: -left }) : fmt(s.left, { n: left })}</span>`
           : nothing}
         <button type=${busy ? 'button' : 'submit'} part="button ${busy ? 'stop' : 'send'}" class="icon send"
           aria-label=${busy ? s.stop : s.send} title=${busy ? s.stop : s.send}
-          ?disabled=${!busy && (!this.#len || left < 0 || !!problem)} @click=${busy ? () => chat.stop() : nothing}>
+          ?disabled=${!busy && (!this.#len || left < 0 || off)} @click=${busy ? () => chat.stop() : nothing}>
           ${icon(busy ? STOP : SEND)}
         </button>
       </form>

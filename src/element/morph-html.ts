@@ -7,6 +7,8 @@ import { noChange, render } from 'lit';
 import { Directive, directive, type ChildPart } from 'lit/directive.js';
 import { unsafeHTML } from 'lit/directives/unsafe-html.js';
 
+const ADDED = /^(tabindex|role|aria-label)$/;
+
 /** Makes `olds` (children of `parent`, in order, followed by `before`) look like `news`. */
 function patch(parent: Node, olds: Node[], news: Node[], before: Node | null) {
   news.forEach((n, i) => {
@@ -18,8 +20,9 @@ function patch(parent: Node, olds: Node[], news: Node[], before: Node | null) {
     } else {
       const e = n as Element;
       for (const { name, value } of e.attributes) if (o.getAttribute(name) !== value) o.setAttribute(name, value);
-      // What the element added stays: a tabindex (a table too wide for its bubble), a code block's copy button (last).
-      for (const { name } of [...o.attributes]) if (name !== 'tabindex' && !e.hasAttribute(name)) o.removeAttribute(name);
+      // What the element added stays: a tabindex, role and name (a table or code too wide for its bubble), a code
+      // block's copy button (last). DOMPurify output never has these attributes.
+      for (const { name } of [...o.attributes]) if (!ADDED.test(name) && !e.hasAttribute(name)) o.removeAttribute(name);
       const kids = [...o.childNodes];
       const button = kids.at(-1)?.nodeName === 'BUTTON' ? kids.pop()! : null;
       patch(o, kids, [...e.childNodes], button);

@@ -193,6 +193,59 @@ describe('ChatClient', () => {
       expect(err.code).to.equal('network');
     });
 
+    /** A body that records how it ended: read to its end (`closed`) or cancelled by the reader. */
+    function watchedBody(text: string, open = false) {
+      const seen = { closed: false, cancelled: false };
+      let sent = false;
+      const stream = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (!sent) return void ((sent = true), controller.enqueue(encoder.encode(text)));
+          if (open) return new Promise<void>(() => {}); // a server that never hangs up
+          seen.closed = true;
+          controller.close();
+        },
+        cancel() {
+          seen.cancelled = true;
+        },
+      }, { highWaterMark: 0 }); // pulled only when read, as bytes from a socket arrive
+      return { stream, seen };
+    }
+    const settled = (check: () => boolean) =>
+      new Promise<void>((resolve) => {
+        const poll = () => (check() ? resolve() : setTimeout(poll, 5));
+        poll();
+      });
+
+    it('reads a finished reply to the end of its stream, so the browser does not show it as cancelled', async () => {
+      // The proxy closes the stream right after `done`; cancelling before reading that end is what Chromium
+      // shows as net::ERR_ABORTED for a reply that arrived in full.
+      const { stream, seen } = watchedBody(sse([['start', start], ['delta', { text: 'Hi' }], ['done', done]]));
+      const { fetch } = stubFetch(() => new Response(stream, { headers: sseHeaders }));
+      const result = await new ChatClient({ endpoint: 'http://x', apiKey: 'k', fetch }).chat(body, {});
+      expect(result).to.deep.equal(done);
+      await settled(() => seen.closed || seen.cancelled);
+      expect(seen).to.deep.equal({ closed: true, cancelled: false });
+    });
+
+    it('reads an error event\'s stream to its end too', async () => {
+      const { stream, seen } = watchedBody(sse([['start', start], ['error', { code: 'upstream_error', message: 'no' }]]));
+      const { fetch } = stubFetch(() => new Response(stream, { headers: sseHeaders }));
+      const err = await rejection(new ChatClient({ endpoint: 'http://x', apiKey: 'k', fetch }).chat(body, {}));
+      expect(err.code).to.equal('upstream_error');
+      await settled(() => seen.closed || seen.cancelled);
+      expect(seen).to.deep.equal({ closed: true, cancelled: false });
+    });
+
+    it('resolves at done at once, and lets go of a stream the server keeps open after it', async () => {
+      const { stream, seen } = watchedBody(sse([['start', start], ['done', done]]), true);
+      const { fetch } = stubFetch(() => new Response(stream, { headers: sseHeaders }));
+      const result = await new ChatClient({ endpoint: 'http://x', apiKey: 'k', fetch, drainMs: 50 }).chat(body, {});
+      expect(result).to.deep.equal(done);
+      expect(seen.cancelled).to.equal(false);
+      await settled(() => seen.cancelled);
+      expect(seen.closed).to.equal(false);
+    });
+
     it('stops reading and rejects as aborted when the visitor presses Stop mid-stream', async () => {
       const bytes = encoder.encode(sse([['start', start], ['delta', { text: 'Hel' }]]));
       const { fetch } = stubFetch(() => new Response(streamOf(bytes, [], true), { headers: sseHeaders }));

@@ -189,3 +189,90 @@ describe('<mistral-agent-chat> default endpoint', () => {
     }
   });
 });
+
+describe('<mistral-agent-chat> code, quotes and wide tables', () => {
+  beforeEach(() => localStorage.clear());
+
+  /** A 380×600 inline chat showing one stored reply, in `lang`. */
+  async function panelWith(content: string, lang = 'en') {
+    const proxy = new FakeProxy();
+    proxy.history = [{ id: 'r', role: 'assistant', content, created_at: '2025-01-01T00:00:00Z' }];
+    const el = await fixture<HTMLElement>(
+      html`<div style="width:380px;height:600px"><mistral-agent-chat mode="inline" lang=${lang} api-key=${KEY} endpoint=${ENDPOINT}></mistral-agent-chat></div>`,
+    ).then((d) => d.firstElementChild as MistralAgentChat);
+    await waitUntil(() => $(el, '[part~=markdown]'), 'reply rendered');
+    proxy.restore();
+    await el.updateComplete;
+    return el;
+  }
+  const LONG = 'const answer = await fetch(`${endpoint}/v1/sessions/${sessionId}/messages?limit=200`).then((r) => r.json());';
+
+  it('keeps code lines whole: a long line scrolls sideways, and its block is a named tab stop', async () => {
+    const el = await panelWith(`Try:\n\n\`\`\`js\n${LONG}\n  return answer;\n\`\`\`\n\nAnd:\n\n\`\`\`\nshort\n\`\`\``);
+    const [wide, short] = el.shadowRoot!.querySelectorAll('pre') as unknown as [HTMLElement, HTMLElement];
+    expect(getComputedStyle(wide).whiteSpace).to.equal('pre');
+    expect(getComputedStyle(wide).overflowX).to.equal('auto');
+    // The long line is one line box: the code is two lines tall, not wrapped into pieces.
+    const lines = new Set([...wide.querySelector('code')!.getClientRects()].map((r) => Math.round(r.top)));
+    expect(lines.size).to.be.at.most(2);
+    expect(wide.scrollWidth).to.be.above(wide.clientWidth);
+    expect(wide.getAttribute('tabindex')).to.equal('0');
+    expect(wide.getAttribute('role')).to.equal('group');
+    expect(wide.getAttribute('aria-label')).to.equal('Code (js)');
+    expect(wide.querySelector('code')!.textContent).to.equal(`${LONG}\n  return answer;\n`, 'the text itself is untouched');
+    expect(short.hasAttribute('tabindex')).to.equal(false, 'a block that fits is no tab stop');
+    expect(short.hasAttribute('aria-label')).to.equal(false);
+    await expect(el).to.be.accessible();
+  });
+
+  it('keeps the copy button clear of the code, in place while the code scrolls, and reachable by Tab', async () => {
+    const el = await panelWith(`\`\`\`js\n${LONG}\n\`\`\``);
+    await waitUntil(() => $(el, '[part~=copy-button]'));
+    const pre = $<HTMLElement>(el, 'pre')!;
+    const copy = $<HTMLButtonElement>(el, '[part~=copy-button]')!;
+    expect(pre.contains(copy)).to.equal(false, 'outside the scrolling block');
+    const before = copy.getBoundingClientRect();
+    pre.scrollLeft = 200;
+    const after = copy.getBoundingClientRect();
+    expect([after.left, after.top]).to.deep.equal([before.left, before.top], 'it does not scroll away');
+    const text = pre.querySelector('code')!.getClientRects()[0]!;
+    expect(before.bottom).to.be.at.most(text.top, 'it covers no line of code');
+    expect(copy.tabIndex).to.equal(0);
+  });
+
+  it('sets quotes apart: a bar at the inline start, an indent and muted text, all themeable', async () => {
+    const el = await panelWith('Someone said:\n\n> Stay hungry.\n\nThe end.');
+    const quote = $<HTMLElement>(el, 'blockquote')!;
+    const p = $<HTMLElement>(el, '[part~=markdown] > p')!;
+    const cs = getComputedStyle(quote);
+    expect(cs.borderLeftStyle).to.equal('solid');
+    expect(cs.borderLeftWidth).to.equal('3px');
+    expect(cs.borderLeftColor).to.equal('rgb(208, 215, 222)', '--mistral-chat-border');
+    expect(parseFloat(cs.paddingLeft)).to.be.above(5);
+    expect(cs.color).to.equal('rgb(87, 96, 106)', '--mistral-chat-muted');
+    expect(cs.color).to.not.equal(getComputedStyle(p).color);
+    el.style.setProperty('--mistral-chat-quote-border', 'rgb(1, 2, 3)');
+    el.style.setProperty('--mistral-chat-quote-fg', 'rgb(4, 5, 6)');
+    expect(getComputedStyle(quote).borderLeftColor).to.equal('rgb(1, 2, 3)');
+    expect(getComputedStyle(quote).color).to.equal('rgb(4, 5, 6)');
+    await expect(el).to.be.accessible();
+
+    const rtl = await panelWith('> اصبر', 'ar');
+    const q = getComputedStyle($(rtl, 'blockquote')!);
+    expect([q.borderRightWidth, q.borderLeftWidth]).to.deep.equal(['3px', '0px'], 'right to left: the bar is on the right');
+  });
+
+  it('shades the edge of a wide table or code block where more is hidden (a CSS-only scroll hint)', async () => {
+    const el = await panelWith(`| A | B |\n|---|---|\n| \`${LONG}\` | x |\n\n\`\`\`js\n${LONG}\n\`\`\``);
+    for (const box of el.shadowRoot!.querySelectorAll<HTMLElement>('table, pre')) {
+      const cs = getComputedStyle(box);
+      // Covers in the background colour scroll with the content (local) and hide the fixed shadows (scroll) at either end.
+      expect(cs.backgroundAttachment).to.equal('local, local, scroll, scroll');
+      expect(cs.backgroundImage.match(/linear-gradient/g)).to.have.length(2);
+      expect(cs.backgroundImage.match(/radial-gradient/g)).to.have.length(2);
+    }
+    const [table, pre] = [$<HTMLElement>(el, 'table')!, $<HTMLElement>(el, 'pre')!];
+    expect(getComputedStyle(table).backgroundColor).to.equal('rgb(241, 242, 244)', 'covers of the bubble colour');
+    expect(getComputedStyle(pre).backgroundColor).to.equal('rgb(31, 35, 40)', 'covers of the code colour');
+  });
+});

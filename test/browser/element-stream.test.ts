@@ -16,7 +16,7 @@ async function chat(attrs: { allowImages?: boolean } = {}) {
       <mistral-agent-chat mode="inline" api-key=${KEY} endpoint=${ENDPOINT} ?allow-images=${attrs.allowImages}></mistral-agent-chat>
     </div>`,
   ).then((d) => d.firstElementChild as MistralAgentChat);
-  await waitUntil(() => !all(el, '[part~=message]').length && $(el, '[aria-busy=false]'), 'history loaded');
+  await waitUntil(() => !all(el, '[part~=message]:not([part~=welcome])').length && $(el, '[aria-busy=false]'), 'history loaded');
   return el;
 }
 
@@ -180,15 +180,15 @@ describe('<mistral-agent-chat> conversation', () => {
     unavailable: /unavailable right now/,
     upstream_error: /could not answer/,
     upstream_timeout: /too long/,
-    invalid_api_key: /invalid key/,
+    invalid_api_key: /not available right now: it is not set up correctly/,
     agent_inactive: /switched off/,
     origin_not_allowed: /not available on this website/,
     payload_too_large: /too long/,
     invalid_request: /could not be sent/,
   };
   for (const [code, status] of Object.entries(ERROR_STATUS) as [ErrorCode, number][]) {
-    // Retry cannot help a refused origin (only the site owner can): no button that would loop uselessly.
-    const retry = code !== 'origin_not_allowed';
+    // Retry cannot help a refused key, agent or origin (only the site owner can): no button that would loop uselessly.
+    const retry = !['invalid_api_key', 'agent_inactive', 'origin_not_allowed'].includes(code);
     it(`explains ${code} (HTTP ${status}) in plain words${retry ? ' with a Retry button' : ''}, never the raw body`, async () => {
       const el = await chat();
       proxy.chatAnswers.push(errorBody(status, code, code === 'rate_limited' ? { retry_after: 30 } : {}));
@@ -285,13 +285,13 @@ describe('<mistral-agent-chat> conversation', () => {
       expect(String(logged[0]![0])).to.contain(`--allowed-origins`).and.contain(location.origin);
       await expect(el).to.be.accessible();
 
-      // A message gets the same answer, is kept, and nothing is sent; the site owner is not told twice.
+      // No message can seem sent: the composer is off, send() does nothing; the site owner is not told twice.
+      expect($<HTMLTextAreaElement>(el, '[part~=input]')!.disabled).to.equal(true);
       await el.send('hello?');
       await el.updateComplete;
-      expect(texts(el)).to.deep.equal(['hello?']);
+      expect(texts(el)).to.deep.equal([]);
       expect(proxy.chatCalls).to.have.length(0);
       expect($(el, '[part~=error]')!.textContent).to.match(/not available on this website/);
-      expect(probes).to.have.length(2);
       expect(logged).to.have.length(1);
       el.lang = 'fr';
       await el.updateComplete;
@@ -299,6 +299,78 @@ describe('<mistral-agent-chat> conversation', () => {
     } finally {
       console.error = consoleError;
     }
+  });
+
+  /** Captures console.error while `fn` runs. */
+  async function capturingConsole(fn: (logged: unknown[][]) => Promise<void>) {
+    const logged: unknown[][] = [];
+    const consoleError = console.error;
+    console.error = (...a: unknown[]) => void logged.push(a);
+    try {
+      await fn(logged);
+    } finally {
+      console.error = consoleError;
+    }
+  }
+  /** The visitor can neither type nor send, and sees no Retry and no suggested questions. */
+  const closedToMessages = (el: MistralAgentChat) => {
+    expect($<HTMLTextAreaElement>(el, '[part~=input]')!.disabled).to.equal(true, 'the input is off');
+    expect($<HTMLButtonElement>(el, '[part~=send]')!.disabled).to.equal(true, 'send is off');
+    expect($(el, '[part~=retry]')).to.equal(null, 'no Retry: it would only fail again');
+    expect($(el, '[part~=starters]')).to.equal(null);
+  };
+
+  it('with a key the proxy does not know: says so calmly, takes no more messages, and tells the site owner once what to fix', async () => {
+    await capturingConsole(async (logged) => {
+      proxy.onHistory = proxy.onAgent = () => errorBody(401, 'invalid_api_key');
+      const failed = once(document, 'mistral-chat-error');
+      const el = await fixture<MistralAgentChat>(
+        html`<mistral-agent-chat mode="inline" api-key=${KEY} endpoint=${ENDPOINT} starters='["Hi"]'></mistral-agent-chat>`,
+      );
+      expect((await failed).code).to.equal('invalid_api_key');
+      await el.updateComplete;
+      expect($(el, '[part~=error]')!.getAttribute('role')).to.equal('alert');
+      expect($(el, '[part~=error]')!.textContent!.trim()).to.equal('This chat is not available right now: it is not set up correctly.');
+      closedToMessages(el);
+      expect($(el, '[part~=welcome]')).to.equal(null, 'no greeting from a chat that cannot answer');
+      expect(logged).to.have.length(1);
+      const line = String(logged[0]![0]);
+      expect(line).to.match(/^<mistral-agent-chat>: /).and.contain(ENDPOINT).and.contain(KEY.slice(0, 12)).and.contain('agent list');
+      expect(line).to.not.contain(KEY, 'only the start of the key');
+      await expect(el).to.be.accessible();
+
+      await el.send('hello?');
+      el.reset(); // a new conversation does not make the key valid
+      await el.updateComplete;
+      expect(proxy.chatCalls).to.have.length(0);
+      expect(texts(el)).to.deep.equal([]);
+      closedToMessages(el);
+      expect($(el, '[part~=error]')!.textContent).to.contain('not set up correctly');
+      expect(logged).to.have.length(1, 'told once');
+
+      // The site owner fixes the key: the chat works again.
+      proxy.onHistory = proxy.onAgent = undefined;
+      el.apiKey = 'mac_the_right_key_0123';
+      await waitUntil(() => !$<HTMLTextAreaElement>(el, '[part~=input]')!.disabled, 'the composer is back');
+      expect($(el, '[part~=error]')).to.equal(null);
+    });
+  });
+
+  it('with a switched-off agent mid-conversation: keeps the message, says so, takes no more, and tells the site owner how to switch it on', async () => {
+    await capturingConsole(async (logged) => {
+      const el = await chat();
+      proxy.chatAnswers.push(errorBody(403, 'agent_inactive'));
+      type(el, 'still there?');
+      await waitUntil(() => $(el, '[part~=error]'));
+      expect($(el, '[part~=error]')!.textContent).to.contain('This assistant is switched off for now.');
+      expect(texts(el)).to.deep.equal(['still there?']);
+      closedToMessages(el);
+      expect(logged).to.have.length(1);
+      expect(String(logged[0]![0])).to.contain('agent enable');
+      el.lang = 'fr';
+      await el.updateComplete;
+      expect($(el, '[part~=error]')!.textContent).to.contain('Cet assistant est désactivé pour le moment.');
+    });
   });
 
   it('keeps the network message, with Retry, when /healthz does not answer either', async () => {

@@ -1,6 +1,7 @@
 import { expect, fixture, html, waitUntil } from '@open-wc/testing';
 import '../../src/define.ts';
 import type { MistralAgentChat } from '../../src/index.ts';
+import { sendKeys } from '@web/test-runner-commands';
 import { ENDPOINT, FakeProxy, KEY, once } from './fake-proxy.ts';
 
 const $ = <T extends Element = HTMLElement>(el: MistralAgentChat, sel: string) =>
@@ -183,6 +184,67 @@ describe('<mistral-agent-chat> shell', () => {
     expect(slot.assignedElements()[0]?.textContent).to.equal('Privacy');
   });
 
+  it("greets with the agent's name by default, in the visitor's language, until welcome-message says otherwise", async () => {
+    const el = await inline();
+    const welcome = () => el.shadowRoot!.querySelector('[part~=welcome] [part~=bubble]')?.textContent ?? null;
+    await waitUntil(() => welcome(), 'default welcome');
+    expect(welcome()).to.equal('Hello! You are chatting with Ada. How can I help?');
+    el.lang = 'fr';
+    await el.updateComplete;
+    expect(welcome()).to.equal('Bonjour ! Vous discutez avec Ada. Comment puis-je vous aider ?');
+    el.heading = 'Support';
+    await el.updateComplete;
+    expect(welcome()).to.contain('Vous discutez avec Support.', 'the heading names the chat when set');
+    el.strings = { welcome: 'Hallo! Hier ist {name}.' };
+    await el.updateComplete;
+    expect(welcome()).to.equal('Hallo! Hier ist Support.');
+
+    el.setAttribute('welcome-message', 'Ask me about your order.');
+    await el.updateComplete;
+    expect(welcome()).to.equal('Ask me about your order.');
+    el.setAttribute('welcome-message', ''); // empty: no welcome at all
+    await el.updateComplete;
+    expect(welcome()).to.equal(null);
+    el.removeAttribute('welcome-message'); // absent again: the default
+    await el.updateComplete;
+    expect(welcome()).to.equal('Hallo! Hier ist Support.');
+    el.welcomeMessage = '';
+    await el.updateComplete;
+    expect(welcome()).to.equal(null);
+  });
+
+  it("keeps the message list's focus ring in view: rows scrolled under its edges cannot cover it", async () => {
+    proxy.history = Array.from({ length: 12 }, (_, i) => ({
+      id: `m${i}`,
+      role: i % 2 ? ('assistant' as const) : ('user' as const),
+      content: `Message ${i}\n\n${'A long line of text that wraps. '.repeat(6)}`,
+      created_at: '2025-01-01T00:00:00Z',
+    }));
+    const el = await inline();
+    el.welcomeMessage = '';
+    await waitUntil(() => el.shadowRoot!.querySelectorAll('[part~=message]').length === 12, 'history rendered');
+    const list = $(el, '[part~=messages]');
+    list.scrollTop = list.scrollHeight / 2;
+    const row = () => el.shadowRoot!.querySelectorAll('[part~=message]')[6]!.getBoundingClientRect();
+    const before = row();
+    await sendKeys({ press: 'Tab' }); // from the page into the element: the first tab stop after the header's buttons
+    for (let i = 0; i < 5 && el.shadowRoot!.activeElement !== list; i++) await sendKeys({ press: 'Tab' });
+    expect(el.shadowRoot!.activeElement).to.equal(list);
+    expect(list.matches(':focus-visible')).to.equal(true);
+    expect([row().top, row().left]).to.deep.equal([before.top, before.left], 'focusing moves nothing');
+
+    const r = list.getBoundingClientRect();
+    const cs = getComputedStyle(list);
+    expect(cs.borderTopWidth).to.equal('2px');
+    expect(cs.borderTopColor).to.equal('rgb(194, 65, 12)', '--mistral-chat-focus');
+    // Along every edge, what is on top of the ring is the list itself, never a row scrolled under it.
+    for (const [x, y] of [
+      [r.left + 40, r.top + 1], [r.right - 40, r.top + 1], [r.left + 40, r.bottom - 1], [r.right - 40, r.bottom - 1],
+      [r.left + 1, r.top + r.height / 2], [r.right - 1, r.top + r.height / 2],
+    ] as const)
+      expect(el.shadowRoot!.elementFromPoint(x, y)).to.equal(list, `at ${x - r.left}, ${y - r.top}`);
+  });
+
   it('without an endpoint: says so in the panel and logs one console error for the site owner', async () => {
     const errors: unknown[][] = [];
     const orig = console.error;
@@ -220,7 +282,7 @@ describe('<mistral-agent-chat> shell', () => {
       ];
       const el = await inline();
       el.theme = theme;
-      await waitUntil(() => el.shadowRoot!.querySelectorAll('[part~=message]').length === 2, 'history rendered');
+      await waitUntil(() => el.shadowRoot!.querySelectorAll('[part~=message]:not([part~=welcome])').length === 2, 'history rendered');
       proxy.chatAnswers.push(new Response('{"error":{"code":"unavailable","message":"x"}}', { status: 503 }));
       await el.send('again');
       await el.updateComplete;

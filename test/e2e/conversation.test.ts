@@ -126,6 +126,25 @@ for (const { backend, skip } of await backends()) {
       await leave();
     });
 
+    it('lets every finished reply complete in the network panel (none shown as cancelled)', T, async () => {
+      const chat = await visit(`${stack.url}/`);
+      const failed: string[] = [];
+      const finished: string[] = [];
+      w.page.on('requestfailed', (r) => failed.push(`${r.method()} ${new URL(r.url()).pathname}: ${r.failure()?.errorText}`));
+      w.page.on('requestfinished', (r) => r.method() === 'POST' && finished.push(new URL(r.url()).pathname));
+      await chat.launcher.click();
+      for (const n of [1, 2, 3]) {
+        stack.standIn.script({ type: 'reply', text: `Reply number ${n}, in a few chunks.`, chunkDelayMs: 10 });
+        await chat.ask(`Question ${n}`);
+        await chat.waitForText(chat.replies.nth(n - 1), `Reply number ${n}`);
+        await chat.idle();
+      }
+      await eventually(async () => finished.length === 3, 5_000, 'three finished POST /v1/chat');
+      assert.deepEqual(finished, ['/v1/chat', '/v1/chat', '/v1/chat']);
+      assert.deepEqual(failed, [], 'no request failed or was cancelled (net::ERR_ABORTED)');
+      await leave();
+    });
+
     it('starts a new conversation: a new session, an empty list, an empty history', T, async () => {
       const chat = await visit(`${stack.url}/`);
       await chat.launcher.click();

@@ -73,15 +73,14 @@ describe('a page on another origin than the proxy', () => {
         ['origin_not_allowed'],
       );
 
-      // Still a working element: it closes, reopens, and a message gets the same clear error.
+      // Still a working element: it closes and reopens with the same clear error, and no message can seem sent.
       await chat.closeButton.click();
       assert.equal(await chat.panel.isVisible(), false);
       await chat.launcher.click();
-      await chat.ask('Hello?');
-      await chat.waitForText(chat.userMessages, 'Hello?');
       await chat.error.waitFor();
       assert.match(await chat.error.innerText(), /not available on this website/);
-      assert.equal(await chat.input.isEnabled(), true);
+      assert.equal(await chat.input.isDisabled(), true, 'the composer is off');
+      assert.equal(await chat.userMessages.count(), 0);
       // One console error for the site owner, naming this page's origin and the command that allows it; besides
       // it, only the browser reporting the refused requests.
       const origin = new URL(site.url).origin;
@@ -90,6 +89,33 @@ describe('a page on another origin than the proxy', () => {
       assert.ok(told[0]!.includes(origin) && told[0]!.includes('agent update') && told[0]!.includes('--allowed-origins'), told[0]);
       assert.deepEqual(
         w.errors.filter((e) => !CORS_NOISE.test(e) && !told.includes(e)),
+        [],
+        'no uncaught error',
+      );
+    } finally {
+      await w.close();
+    }
+  });
+
+  it('with a wrong key: tells the visitor calmly, takes no message, and tells the site owner what to fix', T, async () => {
+    const wrong = 'mac_this_key_was_never_made_0123456789';
+    const w = await openPage(browser);
+    try {
+      await w.page.goto(`${site.url}/pages/embed.html?key=${wrong}`);
+      const chat = widget(w.page);
+      await chat.launcher.click();
+      await chat.error.waitFor();
+      assert.equal(await chat.error.getAttribute('role'), 'alert');
+      assert.equal((await chat.error.innerText()).trim(), 'This chat is not available right now: it is not set up correctly.');
+      assert.equal(await chat.retry.count(), 0, 'no Retry that could only fail again');
+      assert.equal(await chat.input.isDisabled(), true, 'no message can seem sent');
+      assert.deepEqual((await w.events()).filter((e) => e.type === 'error').map((e) => e.code), ['invalid_api_key']);
+      // One line for the site owner; besides it, only the browser reporting the refused requests (401).
+      const told = w.errors.filter((e) => e.includes('<mistral-agent-chat>'));
+      assert.equal(told.length, 1, JSON.stringify(w.errors));
+      assert.ok(told[0]!.includes(stack.url) && told[0]!.includes(wrong.slice(0, 12)) && told[0]!.includes('agent list'), told[0]);
+      assert.deepEqual(
+        w.errors.filter((e) => !/status of 401/.test(e) && !told.includes(e)),
         [],
         'no uncaught error',
       );

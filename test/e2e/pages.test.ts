@@ -120,3 +120,44 @@ describe('the demo pages', () => {
     }
   });
 });
+
+describe('the demo page on the offline demo model (no MISTRAL_API_KEY)', () => {
+  let stack: Stack;
+  let browser: Browser;
+
+  before(async () => {
+    [stack, browser] = await Promise.all([startStack('pglite', { MISTRAL_API_KEY: '' }), launchBrowser()]);
+  });
+  after(async () => {
+    await browser?.close();
+    await stack?.close();
+  });
+
+  it("answers the page's suggested questions with what the chat can render, and says it is a demo", { timeout: 120_000 }, async () => {
+    const w = await openPage(browser, { viewport: { width: 960, height: 900 } });
+    try {
+      const { page } = w;
+      await page.goto(`${stack.url}/`);
+      const chat = widget(page);
+      await chat.launcher.click();
+      const asked: [string, string][] = [
+        ['Write a haiku about PostgreSQL', 'blockquote'],
+        ['Show me a JavaScript snippet', 'pre[aria-label="Code (js)"]'],
+        ['Compare the databases in a table', 'table[tabindex="0"]'],
+      ];
+      for (const [i, [starter, shows]] of asked.entries()) {
+        if (i === 0) await chat.host.locator('[part~="starter"]', { hasText: starter }).click();
+        else await chat.ask(starter);
+        const reply = chat.replies.nth(i);
+        await reply.locator(shows).waitFor({ timeout: 30_000 });
+        await chat.idle();
+        assert.match(await reply.innerText(), /Offline demo model/, `“${starter}”: says it is the demo`);
+      }
+      assert.equal(await chat.replies.count(), 3);
+      assert.equal(stack.standIn.requests.length, 0, 'nothing went to Mistral (nor to its stand-in)');
+      assert.deepEqual(w.errors, []);
+    } finally {
+      await w.close();
+    }
+  });
+});

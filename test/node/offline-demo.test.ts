@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isAbortError } from '../../src/server/upstream/mistral.ts';
+import { offlineDemoReply, tokenPieces } from '../../src/server/upstream/offline-demo-replies.ts';
 import { createOfflineDemoUpstream, offlineDemoFetch } from '../../src/server/upstream/offline-demo.ts';
 import type { UpstreamRequest } from '../../src/server/upstream/upstream.ts';
 import { estimateTokens } from '../../src/server/upstream/wire-format.ts';
@@ -22,24 +23,32 @@ async function collect(gen: AsyncGenerator<string, unknown, void>) {
 }
 
 describe('offline demo model', () => {
-  it('streams a markdown reply that says it comes from the offline demo and echoes the visitor', async () => {
+  it('streams a reply that says it comes from the offline demo, in many small chunks with the billed usage', async () => {
     const demo = createOfflineDemoUpstream({ chunkDelayMs: 0 });
     assert.equal(demo.kind, 'offline-demo');
     const { deltas, result } = await collect(demo.stream(REQ, { signal: new AbortController().signal, requestId: 'r' }));
     const text = deltas.join('');
-    assert.ok(deltas.length > 20, 'arrives in many small chunks');
-    assert.match(text, /^## /m, 'a heading');
-    assert.match(text, /^- /m, 'a list');
-    assert.match(text, /\*\*[^*]+\*\*/, 'bold text');
-    assert.match(text, /```sh\n[\s\S]+\n```/, 'a fenced code block');
-    assert.match(text, /\]\(https:\/\/docs\.mistral\.ai\)/, 'a link to the Mistral docs');
+    assert.equal(text, offlineDemoReply('What can you do?'));
+    assert.ok(deltas.length > 50, `arrives in many small chunks (${deltas.length})`);
     assert.match(text, /offline demo/i);
     assert.match(text, /MISTRAL_API_KEY/);
-    assert.match(text, /What can you do\?/, 'echoes the last user message');
     assert.deepEqual(result, { finishReason: 'stop', promptTokens: estimateTokens('You are helpful.') + estimateTokens('What can you do?'), completionTokens: estimateTokens(text) });
   });
 
-  it('echoes only a short, single-line part of a long message', async () => {
+  it('streams in pieces of a few tokens, cut between or inside words, never inside a character', async () => {
+    const demo = createOfflineDemoUpstream({ chunkDelayMs: 0 });
+    const message = 'Tell me something 🐘 about “anticonstitutionnellement” please';
+    const { deltas } = await collect(demo.stream({ model: 'm', messages: [{ role: 'user', content: message }] }, { signal: new AbortController().signal, requestId: 'r' }));
+    assert.equal(deltas.join(''), offlineDemoReply(message));
+    for (const d of deltas) {
+      assert.ok(d.length <= 3 * 8 + 40, `a chunk of a few tokens: ${JSON.stringify(d)}`);
+      assert.ok(!/[\ud800-\udbff]$/.test(d) && !/^[\udc00-\udfff]/.test(d), `no surrogate pair cut: ${JSON.stringify(d)}`);
+    }
+    assert.ok(new Set(deltas.map((d) => d.length)).size > 5, 'chunk sizes vary');
+    assert.equal(tokenPieces('A sentence, with words.').join(''), 'A sentence, with words.');
+  });
+
+  it('echoes only a short, single-line part of a message it has no demo reply for', async () => {
     const demo = createOfflineDemoUpstream({ chunkDelayMs: 0 });
     const long = `first line\nsecond ${'x'.repeat(500)}`;
     const { deltas } = await collect(demo.stream({ model: 'm', messages: [{ role: 'user', content: long }] }, { signal: new AbortController().signal, requestId: 'r' }));
@@ -48,11 +57,17 @@ describe('offline demo model', () => {
     assert.ok(!text.includes('x'.repeat(100)));
   });
 
-  it('paces the reply with the chunk delay', async () => {
-    const demo = createOfflineDemoUpstream({ chunkDelayMs: 5, chunkSize: 100 });
+  it('waits before the first words, then paces the chunks around the chunk delay', async () => {
+    const demo = createOfflineDemoUpstream({ chunkDelayMs: 4, chunkSize: 100, firstTokenMs: 60 });
     const t0 = performance.now();
-    const { deltas } = await collect(demo.stream(REQ, { signal: new AbortController().signal, requestId: 'r' }));
-    assert.ok(performance.now() - t0 >= deltas.length * 4, 'each chunk waits for the delay');
+    const gen = demo.stream(REQ, { signal: new AbortController().signal, requestId: 'r' });
+    const first = await gen.next();
+    assert.equal(first.done, false);
+    assert.ok(performance.now() - t0 >= 55, 'the first words come after firstTokenMs');
+    const t1 = performance.now();
+    const { deltas } = await collect(gen);
+    // Each pause is 50 % to 150 % of the delay (timers may fire up to 1 ms early).
+    assert.ok(performance.now() - t1 >= deltas.length * 1, 'each later chunk waits for its pause');
   });
 
   it('stops streaming as soon as the caller aborts', async () => {

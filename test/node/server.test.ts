@@ -171,7 +171,7 @@ async function servesTheBasics(server: ServerProcess, standIn: MistralStandIn | 
     assert.equal(standIn.requests.at(-1)!.headers.authorization, 'Bearer test');
     assert.equal(reply, 'Echo: What are your opening hours?');
   } else {
-    assert.match(reply, /Offline demo reply/);
+    assert.match(reply, /Offline demo model/);
   }
 
   const messages = await history(server, 'server-test-session-1');

@@ -6,63 +6,45 @@
 import type { Logger } from '../log.ts';
 import { createMistralUpstream } from './mistral.ts';
 import type { Upstream } from './upstream.ts';
+import { offlineDemoReply, tokenPieces } from './offline-demo-replies.ts';
 import { EVENT_STREAM_HEADERS, lastUserText, replyFrames, requestValidationError, usageOf } from './wire-format.ts';
 
 export interface OfflineDemoOptions {
-  /** Pause between two streamed chunks (default 15 ms). */
+  /** Mean pause between two streamed chunks, varied ±50 % like a real model's (default 25 ms; 0: none). */
   chunkDelayMs?: number;
-  /** Characters per chunk (default 6). */
+  /** Characters per chunk; default: a few tokens' worth, cut at word pieces like a real model's. */
   chunkSize?: number;
+  /** Pause before the first words (default 350 ms with the default pacing, else 0). */
+  firstTokenMs?: number;
   log?: Logger;
 }
 
 const silent: Logger = { info() {}, warn() {}, error() {} };
 
 export function createOfflineDemoUpstream(opts: OfflineDemoOptions = {}): Upstream {
+  const paced = opts.chunkDelayMs === undefined;
   const inner = createMistralUpstream({
     apiKey: 'offline-demo',
     baseUrl: 'http://offline-demo.invalid',
     timeouts: { firstByteMs: 10_000, idleMs: 10_000, totalMs: 120_000 },
     retries: { max: 0, maxDelayMs: 0 },
     log: opts.log ?? silent,
-    fetch: offlineDemoFetch(opts.chunkDelayMs ?? 15, opts.chunkSize ?? 6),
+    fetch: offlineDemoFetch(opts.chunkDelayMs ?? 25, opts.chunkSize, opts.firstTokenMs ?? (paced ? 350 : 0)),
   });
   return { kind: 'offline-demo', stream: (req, o) => inner.stream(req, o) };
 }
 
-/** What the demo model says: markdown-rich, clear that it is offline, echoing a bit of the visitor. */
-export function offlineDemoReply(lastUserMessage: string): string {
-  const flat = lastUserMessage.replace(/\s+/g, ' ').trim();
-  const echo = flat.length > 80 ? `${flat.slice(0, 80)}…` : flat;
-  return [
-    '## Offline demo reply',
-    '',
-    'This answer comes from the **offline demo model**: no `MISTRAL_API_KEY` is set on this server, ' +
-      'so nothing was sent to Mistral.',
-    '',
-    echo ? `You wrote: “${echo}”` : 'Your message was empty.',
-    '',
-    'What works in this mode:',
-    '- your messages are **stored** in the database, like in production;',
-    '- replies **stream** in small chunks, in Mistral’s own wire format;',
-    '- markdown renders: headings, lists, **bold**, `code` and links.',
-    '',
-    'To get real answers, set the key and restart:',
-    '',
-    '```sh',
-    'MISTRAL_API_KEY=your-key npm start',
-    '```',
-    '',
-    'Learn more in the [Mistral documentation](https://docs.mistral.ai).',
-  ].join('\n');
-}
+export { offlineDemoReply };
 
 function abortError(): DOMException {
   return new DOMException('The operation was aborted.', 'AbortError');
 }
 
-/** A fetch-compatible function that only knows `POST …/v1/chat/completions` with `stream: true`. */
-export function offlineDemoFetch(chunkDelayMs: number, chunkSize: number): typeof fetch {
+/**
+ * A fetch-compatible function that only knows `POST …/v1/chat/completions` with `stream: true`. Without
+ * `chunkSize` the reply comes in token-sized pieces; `firstTokenMs` is the wait before the first words.
+ */
+export function offlineDemoFetch(chunkDelayMs: number, chunkSize?: number, firstTokenMs = 0): typeof fetch {
   return async (input, init) => {
     const signal = init?.signal ?? undefined;
     if (signal?.aborted) throw abortError();
@@ -80,13 +62,17 @@ export function offlineDemoFetch(chunkDelayMs: number, chunkSize: number): typeo
     if (invalid) return new Response(invalid, { status: 422, headers: { 'content-type': 'application/json' } });
     const { model, messages } = body as { model: string; messages: { content: unknown }[] };
     const text = offlineDemoReply(lastUserText(messages));
-    const frames = replyFrames(text, { model, chunkSize, usageValue: usageOf(messages, text) });
-    return new Response(frameStream(frames, chunkDelayMs, signal), { status: 200, headers: EVENT_STREAM_HEADERS });
+    const pieces = chunkSize === undefined ? tokenPieces(text) : undefined;
+    const frames = replyFrames(text, { model, chunkSize, pieces, usageValue: usageOf(messages, text) });
+    return new Response(frameStream(frames, chunkDelayMs, firstTokenMs, signal), { status: 200, headers: EVENT_STREAM_HEADERS });
   };
 }
 
-/** Streams frames one at a time with a pause between them; aborting the signal errors the stream. */
-function frameStream(frames: string[], delayMs: number, signal: AbortSignal | undefined): ReadableStream<Uint8Array> {
+/**
+ * Streams frames one at a time: the first (role only) at once, the first words after `firstMs`, then a pause
+ * of `delayMs` ±50 % between frames. Aborting the signal errors the stream.
+ */
+function frameStream(frames: string[], delayMs: number, firstMs: number, signal: AbortSignal | undefined): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
   let i = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -115,7 +101,7 @@ function frameStream(frames: string[], delayMs: number, signal: AbortSignal | un
             controller.close();
           }
           resolve();
-        }, i === 0 ? 0 : delayMs);
+        }, i === 0 ? 0 : i === 1 ? firstMs : delayMs * (0.5 + Math.random()));
       });
     },
     cancel: cleanup,

@@ -86,6 +86,8 @@ export interface ReplyFormat {
   model: string;
   /** Characters per content chunk (default 8). */
   chunkSize?: number;
+  /** The content chunks themselves (instead of cutting `text` every `chunkSize` characters); they join into `text`. */
+  pieces?: string[];
   /** `last`: usage on the chunk carrying finish_reason (default); `separate`: on an extra empty chunk. */
   usage?: 'last' | 'separate' | 'none';
   /** Send `delta.content` as `[{type:'text',text}]` parts instead of a string. */
@@ -124,7 +126,7 @@ export function replyFrames(text: string, f: ReplyFormat): string[] {
   const content = (t: string): WireContent => (f.arrayContent ? [{ type: 'text', text: t }] : t);
 
   const frames = [sseFrame(chunk({ role: 'assistant', content: '' }, null, 0), two)];
-  const pieces = text === '' ? [''] : splitText(text, f.chunkSize ?? 8);
+  const pieces = text === '' ? [''] : (f.pieces ?? splitText(text, f.chunkSize ?? 8));
   pieces.forEach((piece, i) => {
     const isLast = i === pieces.length - 1;
     const c = chunk({ content: content(piece) }, isLast ? (f.finishReason ?? 'stop') : null, i + 1);
