@@ -1,10 +1,23 @@
 /**
- * Parts 1 and 2: proxy overhead on time to first token (through the proxy vs straight to the stand-in,
- * interleaved in the same run) at several concurrency levels, and throughput at saturation with the
- * stored-message check, plus a CPU profile of the proxy under that load.
+ * The proxy bench: our proxy over PostgreSQL and over PGlite, the Portkey gateway, and the stand-in straight
+ * ("direct", the baseline), all driven by the same load generator against the same paced Mistral stand-in
+ * (bench/lib/pace.ts), phases alternating between targets so drift on this shared machine hits all alike.
+ *
+ * - Overhead at c1 / c50 / c200: that many conversations streaming at once (a closed loop against a stand-in
+ *   that takes a second per reply, so c50 ≈ 50 turns/s: busy, not saturated). Overhead = time to first text
+ *   through the target minus straight to the stand-in, per percentile, within one run; the figure kept is
+ *   the worse of two runs.
+ * - Saturation (`turns_per_s`): a closed loop with many more conversations than the target can serve,
+ *   completed turns per second after the ramp; the worse of two runs. CPU per turn = the target process's CPU
+ *   time (/proc/<pid>/stat) over the turns it completed, plus, for ours on PostgreSQL, the CPU of the backends
+ *   connected to the bench database (bench/lib/pg-stats.ts).
+ * - `lost`: for every conversation through our proxy, user messages missing for turns answered `start`, and
+ *   assistant messages missing for turns answered `done`, each per session and never below 0, summed.
+ * - Rate limits and the daily budget are on (the agent's own settings, raised so they never refuse).
+ * - Then, on PostgreSQL: a V8 CPU profile of the proxy at saturation and the database's statements per turn
+ *   (a second proxy process with track_functions = 'all', so the measured runs keep the server's defaults).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Db } from '../../src/server/db/db.ts';
@@ -13,59 +26,134 @@ import { openPglite } from '../../src/server/db/pglite.ts';
 import { openPostgres } from '../../src/server/db/postgres.ts';
 import { createTestDatabase, pgAvailable } from '../../test/helpers/pg.ts';
 import { seedAgent } from '../../test/helpers/pglite.ts';
-import { startChild, type Child } from '../lib/child.ts';
-import { machineCpu, processesCpuMs, selfCpuMs } from '../lib/cpu.ts';
+import { startChild, type Child } from './child.ts';
+import { machineCpu, processCpu, processCpuMs, selfCpuMs } from './cpu.ts';
 import {
   BENCH_AGENT,
-  DirectConversation,
+  CompletionsConversation,
   ProxyConversation,
   runPhase,
   target,
   type Conversation,
+  type PhaseResult,
+  type Target,
   type TurnSample,
-} from '../lib/load.ts';
-import { quantiles, round } from '../lib/stats.ts';
+} from './load.ts';
+import { PACE } from './pace.ts';
+import { ensurePeers, startPortkey, type PortkeyGateway } from './peers.ts';
+import { pgCpuDelta, pgTurnStats, readPgCpu, snapshotPgStats, statementCosts, type PgTurnStats, type StatementCost } from './pg-stats.ts';
+import { quantiles, round, worst, type Quantiles } from './stats.ts';
 
-export interface Level {
-  c: number;
-  /** Visitor think time between messages (mean, ms); 0 = closed loop, no think time. */
-  thinkMs?: number;
-  /** Length of one proxy or direct phase. */
-  phaseMs: number;
-  /** Rounds (proxy + direct phase pairs) continue until this much time has passed (at least 2). */
-  budgetMs: number;
+export type TargetName = 'postgres' | 'pglite' | 'portkey' | 'direct';
+
+export interface ProxyBenchOptions {
+  /** Concurrency levels for the overhead figures: phase length, or turns per conversation (c1). */
+  levels: { c: number; phaseMs?: number; turns?: number }[];
+  /** Runs of every measurement (figures = the worse run). */
+  runs: number;
+  warmupMs: number;
+  throughput: { concurrency: number; phaseMs: number; rampMs: number };
+  /** CPU profile of the proxy over PostgreSQL at saturation (written to `path`), and its SQL per turn. */
+  profile?: { path: string; durationMs: number };
+  say: (line: string) => void;
 }
 
-export interface LevelResult {
-  overhead_ms: { p50: number; p95: number; p99: number };
-  ttft_ms: { proxy: { p50: number; p95: number; p99: number; n: number }; direct: { p50: number; p95: number; p99: number; n: number } };
-  /** TTFT through the proxy ÷ TTFT direct, per percentile. */
-  ratio: { p50: number; p95: number; p99: number };
-  proxy_cpu_ms_per_turn: number;
+interface Side {
+  name: TargetName;
+  target: Target;
+  conversation(prefix: string): Conversation;
+  /** The process whose CPU is the target's (none for direct). */
+  pid: number | null;
+  /** The bench database, whose backends count as ours (postgres only). */
+  db?: Db;
+}
+
+/** Figures of one target at one level, from one run. */
+interface LevelRun {
+  ttft: Quantiles;
+  overhead: { p50: number; p95: number; p99: number };
+  cpu_ms_per_turn: number;
+  postgres_cpu_ms_per_turn?: number;
   errors: number;
-  /** Closed loop (no think time), or paced with this mean think time per conversation. */
-  think_ms: number;
 }
 
-type ProxyReady = { port: number; database: string };
-type StandIn = Child<{ url: string }>;
-
-const REPO = new URL('../../', import.meta.url);
-const MIGRATION_00003 = new URL('supabase/migrations/00003_abuse_control.sql', REPO);
-
-/** The env the proxy child gets: nothing from the caller's database or Mistral settings. */
-function proxyEnv(extra: Record<string, string>): Record<string, string | undefined> {
-  const env: Record<string, string | undefined> = { ...process.env };
-  for (const k of Object.keys(env)) {
-    if (/^(DATABASE_URL|DATA_DIR|PORT|HOST|PUBLIC_URL|TRUST_PROXY|MISTRAL_|SUPABASE_)/.test(k)) delete env[k];
-  }
-  return { ...env, MISTRAL_API_KEY: 'bench-key', HOST: '127.0.0.1', SHUTDOWN_GRACE_MS: '1000', ...extra };
+export interface LevelFigures {
+  /** Worse of the runs, per percentile (ms). */
+  overhead_ms: { p50: number; p95: number; p99: number };
+  /** Time to first text through the target, worse run per percentile, and the direct baseline's. */
+  ttft_ms: { p50: number; p95: number; p99: number };
+  direct_ttft_ms: { p50: number; p95: number; p99: number };
+  /** CPU per turn of the target process (and PostgreSQL backends for postgres), worse run. */
+  cpu_ms_per_turn: number;
+  postgres_cpu_ms_per_turn?: number;
+  errors: number;
+  /** Samples per run (target / direct). */
+  n: number[];
+  runs: LevelRun[];
 }
 
-/** Seeds the bench agent; with migration 00003, its per-session and per-IP limits become 0 = unlimited. */
-async function prepareDb(db: Db): Promise<{ apiKey: string; unlimited: string[] }> {
+export interface ThroughputRun {
+  turns_per_s: number;
+  turns: number;
+  errors: number;
+  cpu_ms_per_turn: { process: number; process_kernel: number; postgres?: number; postgres_background?: number; stand_in: number; load_generator: number; machine: number };
+  machine_busy: number;
+}
+
+export interface ThroughputFigures {
+  /** Worse run (lowest). */
+  turns_per_s: number;
+  /** Worse run (highest), process (+ PostgreSQL backends for postgres). */
+  cpu_ms_per_turn: number;
+  concurrency: number;
+  /** Turns/s straight to the stand-in at the same concurrency: the most this load can produce. */
+  ceiling_turns_per_s?: number;
+  errors: number;
+  runs: ThroughputRun[];
+}
+
+export interface LostCount {
+  lost: number;
+  lost_user: number;
+  lost_assistant: number;
+  accepted: number;
+  completed: number;
+  user_messages: number;
+  assistant_messages: number;
+  sessions: number;
+}
+
+export interface ProfileCapture {
+  path: string;
+  turns: number;
+  proxy_cpu_ms_per_turn: number;
+  /** The part of it spent in the kernel (system time): socket reads and writes, epoll. */
+  proxy_kernel_ms_per_turn: number;
+  postgres_cpu_ms_per_turn: number;
+  sql: PgTurnStats;
+  statements: StatementCost[];
+}
+
+export interface ProxyBenchResult {
+  levels: Record<TargetName, Record<string, LevelFigures>>;
+  throughput: Partial<Record<TargetName, ThroughputFigures>>;
+  lost: { postgres?: LostCount; pglite?: LostCount };
+  limits: Record<string, number>;
+  portkey: { version: string };
+  databases: { postgres: boolean; pglite: boolean };
+  profile?: ProfileCapture;
+}
+
+/** High enough never to refuse in the bench, but switched on: each turn pays for the checks and counters. */
+export const BENCH_LIMITS = {
+  rate_limit_session_per_minute: 100_000,
+  rate_limit_ip_per_minute: 100_000,
+  daily_token_budget: 2_000_000_000,
+} as const;
+
+async function prepareDb(db: Db): Promise<{ apiKey: string; agentId: string }> {
   await migrate(db);
-  const { apiKey, agentId } = await seedAgent(db, {
+  const seeded = await seedAgent(db, {
     name: 'Bench agent',
     instructions: BENCH_AGENT.instructions,
     model: BENCH_AGENT.model,
@@ -73,277 +161,370 @@ async function prepareDb(db: Db): Promise<{ apiKey: string; unlimited: string[] 
     maxTokens: BENCH_AGENT.maxTokens,
     topP: BENCH_AGENT.topP,
   });
+  const cols = Object.keys(BENCH_LIMITS);
   const { rows } = await db.query<{ column_name: string }>(
     `select column_name from information_schema.columns
-     where table_schema = 'public' and table_name = 'agents' and column_name like 'rate\\_limit\\_%\\_per\\_minute'`,
+     where table_schema = 'public' and table_name = 'agents' and column_name = any($1::text[])`,
+    [cols],
   );
-  const unlimited = rows.map((r) => r.column_name);
-  if (unlimited.length > 0) {
-    await db.query(`update public.agents set ${unlimited.map((c) => `"${c}" = 0`).join(', ')} where id = $1`, [agentId]);
-  } else if (existsSync(MIGRATION_00003)) {
-    console.warn('  ! 00003_abuse_control.sql exists but public.agents has no rate_limit_*_per_minute column: limits may apply');
+  if (rows.length !== cols.length) throw new Error(`public.agents lacks some of ${cols.join(', ')}: the bench cannot switch its limits on`);
+  await db.query(`update public.agents set ${cols.map((c, i) => `"${c}" = $${i + 2}`).join(', ')} where id = $1`, [
+    seeded.agentId,
+    ...Object.values(BENCH_LIMITS),
+  ]);
+  return seeded;
+}
+
+/** The env the proxy child gets: nothing from the caller's database or Mistral settings; production defaults. */
+function proxyEnv(extra: Record<string, string>): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = { ...process.env };
+  for (const k of Object.keys(env)) {
+    if (/^(DATABASE_URL|DATA_DIR|PORT|HOST|PUBLIC_URL|TRUST_PROXY|MISTRAL_|SUPABASE_|NODE_ENV)/.test(k)) delete env[k];
   }
-  return { apiKey, unlimited };
+  return { ...env, NODE_ENV: 'production', MISTRAL_API_KEY: 'bench-key', HOST: '127.0.0.1', SHUTDOWN_GRACE_MS: '1000', ...extra };
 }
 
-async function proxyCpuMs(proxy: Child<ProxyReady>): Promise<number> {
-  return (await proxyCpu(proxy)).total;
-}
-
-async function proxyCpu(proxy: Child<ProxyReady>): Promise<{ total: number; system: number }> {
-  const u = await proxy.request<{ userUs: number; systemUs: number }>('cpu');
-  return { total: (u.userUs + u.systemUs) / 1000, system: u.systemUs / 1000 };
-}
+type ProxyReady = { port: number; database: string };
 
 const ttfts = (s: TurnSample[]) => s.filter((x) => !x.error && Number.isFinite(x.ttftMs)).map((x) => x.ttftMs);
 const errorsOf = (s: TurnSample[]) => s.filter((x) => x.error).length;
+const firstError = (s: TurnSample[]) => s.find((x) => x.error)?.error;
 
-/** One concurrency level: proxy and direct phases alternated (P D, D P, …) so drift hits both alike. */
+interface Measured {
+  phase: PhaseResult;
+  cpuMs: number;
+  cpuKernelMs: number;
+  pgMs?: number;
+  pgBackgroundMs?: number;
+  standInMs: number;
+  selfMs: number;
+  machine: { busyMs: number; totalMs: number };
+}
+
+/** One phase on one target, with the CPU each process used meanwhile. */
+async function measure(side: Side, convs: Conversation[], opts: Parameters<typeof runPhase>[1], standInPid: number): Promise<Measured> {
+  const pg0 = side.db ? await readPgCpu(side.db) : undefined;
+  const none = { user: 0, system: 0 };
+  const [c0, s0, l0, m0] = [side.pid ? processCpu(side.pid) : none, processCpuMs(standInPid), selfCpuMs(), machineCpu()];
+  const phase = await runPhase(convs, opts);
+  const [c1, s1, l1, m1] = [side.pid ? processCpu(side.pid) : none, processCpuMs(standInPid), selfCpuMs(), machineCpu()];
+  const pg1 = side.db ? await readPgCpu(side.db) : undefined;
+  const pgd = pg0 && pg1 ? pgCpuDelta(pg0, pg1) : undefined;
+  return {
+    phase,
+    cpuMs: c1.user + c1.system - c0.user - c0.system,
+    cpuKernelMs: c1.system - c0.system,
+    ...(pgd ? { pgMs: pgd.backends, pgBackgroundMs: pgd.background } : {}),
+    standInMs: s1 - s0,
+    selfMs: l1 - l0,
+    machine: { busyMs: m1.busyMs - m0.busyMs, totalMs: m1.totalMs - m0.totalMs },
+  };
+}
+
+const r3 = (x: number) => round(x, 3);
+
+/** Overhead figures at one concurrency: every target once per run, order reversed each run. */
 async function measureLevel(
-  proxy: Child<ProxyReady>,
-  proxyConvs: Conversation[],
-  directConvs: Conversation[],
-  level: Level,
-): Promise<LevelResult> {
-  const viaProxy: TurnSample[] = [];
-  const direct: TurnSample[] = [];
-  let cpuMs = 0;
-  let proxyTurns = 0;
-  const until = performance.now() + level.budgetMs;
-  for (let round = 0; round < 2 || performance.now() < until; round++) {
-    const order = round % 2 === 0 ? ['proxy', 'direct'] : ['direct', 'proxy'];
+  sides: Side[],
+  level: ProxyBenchOptions['levels'][number],
+  runs: number,
+  standInPid: number,
+  say: ProxyBenchOptions['say'],
+): Promise<Partial<Record<TargetName, LevelFigures>>> {
+  const convs = new Map(sides.map((s) => [s.name, Array.from({ length: level.c }, () => s.conversation(`c${level.c}_`))]));
+  const perRun = new Map<TargetName, { samples: TurnSample[]; cpu: number; pg?: number; turns: number }[]>(sides.map((s) => [s.name, []]));
+  const opts = level.turns ? { turns: level.turns } : { durationMs: level.phaseMs ?? 5_000, staggerMs: PACE.replyMs };
+  for (let run = 0; run < runs; run++) {
+    const order = run % 2 === 0 ? sides : [...sides].reverse();
     for (const side of order) {
-      if (side === 'proxy') {
-        const before = await proxyCpuMs(proxy);
-        const r = await runPhase(proxyConvs, level.phaseMs, 2, level.thinkMs);
-        cpuMs += (await proxyCpuMs(proxy)) - before;
-        proxyTurns += r.all.length;
-        viaProxy.push(...r.samples);
-      } else {
-        direct.push(...(await runPhase(directConvs, level.phaseMs, 2, level.thinkMs)).samples);
-      }
+      const m = await measure(side, convs.get(side.name) as Conversation[], opts, standInPid);
+      const done = m.phase.samples.filter((s) => s.done).length;
+      (perRun.get(side.name) as { samples: TurnSample[]; cpu: number; turns: number }[]).push({
+        samples: m.phase.samples,
+        cpu: m.cpuMs,
+        ...(m.pgMs !== undefined ? { pg: m.pgMs } : {}),
+        turns: done,
+      });
+      const errors = errorsOf(m.phase.samples);
+      if (errors) say(`    ! ${side.name} c${level.c} run ${run + 1}: ${errors} errors, first: ${firstError(m.phase.samples)}`);
     }
   }
-  const p = quantiles(ttfts(viaProxy));
-  const d = quantiles(ttfts(direct));
-  const r = (x: number) => round(x, 3);
-  return {
-    overhead_ms: { p50: r(p.p50 - d.p50), p95: r(p.p95 - d.p95), p99: r(p.p99 - d.p99) },
-    ttft_ms: {
-      proxy: { p50: r(p.p50), p95: r(p.p95), p99: r(p.p99), n: p.n },
-      direct: { p50: r(d.p50), p95: r(d.p95), p99: r(d.p99), n: d.n },
-    },
-    ratio: { p50: round(p.p50 / d.p50, 2), p95: round(p.p95 / d.p95, 2), p99: round(p.p99 / d.p99, 2) },
-    proxy_cpu_ms_per_turn: round(cpuMs / Math.max(1, proxyTurns), 3),
-    errors: errorsOf(viaProxy) + errorsOf(direct),
-    think_ms: level.thinkMs ?? 0,
-  };
+  const direct = (perRun.get('direct') ?? []).map((r) => quantiles(ttfts(r.samples)));
+  const out: Partial<Record<TargetName, LevelFigures>> = {};
+  for (const side of sides) {
+    const list = perRun.get(side.name) ?? [];
+    const runsOut: LevelRun[] = list.map((r, i) => {
+      const q = quantiles(ttfts(r.samples));
+      const d = direct[i] as Quantiles;
+      return {
+        ttft: { p50: r3(q.p50), p95: r3(q.p95), p99: r3(q.p99), n: q.n },
+        overhead: { p50: r3(q.p50 - d.p50), p95: r3(q.p95 - d.p95), p99: r3(q.p99 - d.p99) },
+        cpu_ms_per_turn: r3(r.cpu / Math.max(1, r.turns)),
+        ...(r.pg !== undefined ? { postgres_cpu_ms_per_turn: r3(r.pg / Math.max(1, r.turns)) } : {}),
+        errors: errorsOf(r.samples),
+      };
+    });
+    const pick = (f: (r: LevelRun) => number, kind: 'cost' | 'rate' = 'cost') => worst(runsOut.map(f), kind);
+    const pgCpu = runsOut.every((r) => r.postgres_cpu_ms_per_turn !== undefined) && runsOut.length ? pick((r) => r.postgres_cpu_ms_per_turn as number) : undefined;
+    out[side.name] = {
+      overhead_ms: { p50: pick((r) => r.overhead.p50), p95: pick((r) => r.overhead.p95), p99: pick((r) => r.overhead.p99) },
+      ttft_ms: { p50: pick((r) => r.ttft.p50), p95: pick((r) => r.ttft.p95), p99: pick((r) => r.ttft.p99) },
+      direct_ttft_ms: {
+        p50: r3(worst(direct.map((d) => d.p50))),
+        p95: r3(worst(direct.map((d) => d.p95))),
+        p99: r3(worst(direct.map((d) => d.p99))),
+      },
+      cpu_ms_per_turn: pick((r) => r.cpu_ms_per_turn),
+      ...(pgCpu !== undefined ? { postgres_cpu_ms_per_turn: pgCpu } : {}),
+      errors: runsOut.reduce((a, r) => a + r.errors, 0),
+      n: runsOut.map((r) => r.ttft.n),
+      runs: runsOut,
+    };
+  }
+  return out;
 }
 
-export interface ThroughputResult {
-  turns_per_s: number;
-  direct_turns_per_s: number;
-  /** Proxy turns/s ÷ direct turns/s at the same concurrency, same run. */
-  ratio_to_direct: number;
-  lost: number;
-  accepted: number;
-  completed: number;
-  user_messages: number;
-  assistant_messages: number;
-  errors: number;
-  concurrency: number;
-  /** CPU per completed turn in each process, and the whole machine's (PostgreSQL and other tenants included). */
-  cpu_ms_per_turn: { proxy: number; proxy_kernel: number; stand_in: number; load_generator: number; postgres: number; machine: number };
-  /** Busy share of all cores during the proxy phases (1 = every core busy). */
-  machine_busy: number;
-}
-
-/** Completed turns inside the phase window, per second (the drain after the window is left out). */
-function rate(r: { all: TurnSample[]; startedAt: number; endsAt: number }): { turns: number; seconds: number } {
-  return { turns: r.all.filter((s) => s.done && s.endedAt <= r.endsAt).length, seconds: (r.endsAt - r.startedAt) / 1000 };
-}
-
+/** Saturation: completed turns per second after the ramp, and CPU per completed turn; every target per run. */
 async function measureThroughput(
-  proxy: Child<ProxyReady>,
-  standIn: StandIn,
-  db: Db,
-  proxyConvs: ProxyConversation[],
-  directConvs: Conversation[],
-  phaseMs: number,
-  rounds: number,
-): Promise<ThroughputResult> {
-  const all: TurnSample[] = [];
-  let p = { turns: 0, seconds: 0 };
-  let d = { turns: 0, seconds: 0 };
-  const cpu = { proxy: 0, proxyKernel: 0, standIn: 0, self: 0, postgres: 0, machineBusy: 0, machineTotal: 0 };
-  for (let round = 0; round < rounds; round++) {
-    const order = round % 2 === 0 ? ['proxy', 'direct'] : ['direct', 'proxy'];
+  sides: Side[],
+  t: ProxyBenchOptions['throughput'],
+  runs: number,
+  standInPid: number,
+  say: ProxyBenchOptions['say'],
+): Promise<Partial<Record<TargetName, ThroughputFigures>>> {
+  const perRun = new Map<TargetName, ThroughputRun[]>(sides.map((s) => [s.name, []]));
+  for (let run = 0; run < runs; run++) {
+    const order = run % 2 === 0 ? sides : [...sides].reverse();
     for (const side of order) {
-      if (side === 'proxy') {
-        const [p0, s0, m0, l0, g0] = [await proxyCpu(proxy), await standInCpuMs(standIn), machineCpu(), selfCpuMs(), processesCpuMs('postgres')];
-        const r = await runPhase(proxyConvs, phaseMs, 1);
-        const [p1, s1, m1, l1, g1] = [await proxyCpu(proxy), await standInCpuMs(standIn), machineCpu(), selfCpuMs(), processesCpuMs('postgres')];
-        cpu.postgres += g1 - g0;
-        cpu.proxy += p1.total - p0.total;
-        cpu.proxyKernel += p1.system - p0.system;
-        cpu.standIn += s1 - s0;
-        cpu.self += l1 - l0;
-        cpu.machineBusy += m1.busyMs - m0.busyMs;
-        cpu.machineTotal += m1.totalMs - m0.totalMs;
-        all.push(...r.all);
-        const x = rate(r);
-        p = { turns: p.turns + x.turns, seconds: p.seconds + x.seconds };
-      } else {
-        const x = rate(await runPhase(directConvs, phaseMs, 1));
-        d = { turns: d.turns + x.turns, seconds: d.seconds + x.seconds };
-      }
+      // Fresh conversations each run: the throughput sessions start short, like a mix of new visitors.
+      const convs = Array.from({ length: t.concurrency }, () => side.conversation('tp_'));
+      const m = await measure(side, convs, { durationMs: t.phaseMs, staggerMs: PACE.replyMs }, standInPid);
+      const from = m.phase.startedAt + t.rampMs;
+      const to = m.phase.endsAt;
+      const inWindow = m.phase.samples.filter((s) => s.done && s.endedAt >= from && s.endedAt <= to).length;
+      const done = m.phase.samples.filter((s) => s.done).length;
+      const n = Math.max(1, done);
+      const errors = errorsOf(m.phase.samples);
+      if (errors) say(`    ! ${side.name} throughput run ${run + 1}: ${errors} errors, first: ${firstError(m.phase.samples)}`);
+      const x: ThroughputRun = {
+        turns_per_s: round(inWindow / ((to - from) / 1000), 1),
+        turns: done,
+        errors,
+        cpu_ms_per_turn: {
+          process: r3(m.cpuMs / n),
+          process_kernel: r3(m.cpuKernelMs / n),
+          ...(m.pgMs !== undefined ? { postgres: r3(m.pgMs / n), postgres_background: r3((m.pgBackgroundMs ?? 0) / n) } : {}),
+          stand_in: r3(m.standInMs / n),
+          load_generator: r3(m.selfMs / n),
+          machine: r3(m.machine.busyMs / n),
+        },
+        machine_busy: round(m.machine.totalMs ? m.machine.busyMs / m.machine.totalMs : Number.NaN, 3),
+      };
+      (perRun.get(side.name) as ThroughputRun[]).push(x);
+      say(
+        `    ${side.name.padEnd(8)} run ${run + 1}: ${x.turns_per_s} turns/s, CPU ms/turn ${x.cpu_ms_per_turn.process}` +
+          `${x.cpu_ms_per_turn.postgres !== undefined ? ` + PostgreSQL ${x.cpu_ms_per_turn.postgres}` : ''}, machine ${Math.round(x.machine_busy * 100)} % busy`,
+      );
     }
   }
-  // Turns that ended with an error may still be storing their partial reply: give them a moment.
-  await new Promise((r) => setTimeout(r, 300));
-  const sessions = proxyConvs.map((c) => c.sessionId);
-  const { rows } = await db.query<{ users: string; assistants: string }>(
-    `select count(*) filter (where m.role = 'user') as users, count(*) filter (where m.role = 'assistant') as assistants
-     from public.messages m join public.conversations c on c.id = m.conversation_id
-     where c.session_id = any($1::text[])`,
-    [sessions],
+  const direct = perRun.get('direct');
+  const out: Partial<Record<TargetName, ThroughputFigures>> = {};
+  for (const side of sides) {
+    if (side.name === 'direct') continue;
+    const list = perRun.get(side.name) ?? [];
+    out[side.name] = {
+      turns_per_s: worst(list.map((r) => r.turns_per_s), 'rate'),
+      cpu_ms_per_turn: worst(list.map((r) => r3(r.cpu_ms_per_turn.process + (r.cpu_ms_per_turn.postgres ?? 0)))),
+      concurrency: t.concurrency,
+      ...(direct ? { ceiling_turns_per_s: worst(direct.map((r) => r.turns_per_s), 'rate') } : {}),
+      errors: list.reduce((a, r) => a + r.errors, 0),
+      runs: list,
+    };
+  }
+  return out;
+}
+
+/** Stored messages against what the proxy answered, per session (bench/README: `lost`). */
+async function countLost(db: Db, convs: ProxyConversation[]): Promise<LostCount> {
+  const { rows } = await db.query<{ session_id: string; users: string; assistants: string }>(
+    `select c.session_id, count(*) filter (where m.role = 'user')::text as users, count(*) filter (where m.role = 'assistant')::text as assistants
+     from public.conversations c join public.messages m on m.conversation_id = c.id
+     where c.session_id = any($1::text[]) group by c.session_id`,
+    [convs.map((c) => c.sessionId)],
   );
-  const users = Number(rows[0]?.users ?? 0);
-  const assistants = Number(rows[0]?.assistants ?? 0);
-  const accepted = all.filter((s) => s.started).length;
-  const completed = all.filter((s) => s.done).length;
-  const turnsPerS = p.turns / p.seconds;
-  const directPerS = d.turns / d.seconds;
-  const n = Math.max(1, all.length);
-  return {
-    turns_per_s: round(turnsPerS, 1),
-    direct_turns_per_s: round(directPerS, 1),
-    ratio_to_direct: round(turnsPerS / directPerS, 3),
-    lost: completed - assistants + (accepted - users),
-    accepted,
-    completed,
-    user_messages: users,
-    assistant_messages: assistants,
-    errors: errorsOf(all),
-    concurrency: proxyConvs.length,
-    cpu_ms_per_turn: {
-      proxy: round(cpu.proxy / n, 3),
-      proxy_kernel: round(cpu.proxyKernel / n, 3),
-      stand_in: round(cpu.standIn / n, 3),
-      load_generator: round(cpu.self / n, 3),
-      postgres: round(cpu.postgres / n, 3),
-      machine: round(cpu.machineBusy / n, 3),
-    },
-    machine_busy: round(cpu.machineTotal ? cpu.machineBusy / cpu.machineTotal : Number.NaN, 3),
-  };
+  const stored = new Map(rows.map((r) => [r.session_id, { users: Number(r.users), assistants: Number(r.assistants) }]));
+  const out: LostCount = { lost: 0, lost_user: 0, lost_assistant: 0, accepted: 0, completed: 0, user_messages: 0, assistant_messages: 0, sessions: convs.length };
+  for (const c of convs) {
+    const s = stored.get(c.sessionId) ?? { users: 0, assistants: 0 };
+    out.accepted += c.accepted;
+    out.completed += c.completed;
+    out.user_messages += s.users;
+    out.assistant_messages += s.assistants;
+    // Each kind on its own and never below 0: a partial reply stored for a failed turn, or a surplus in
+    // another session, cannot cancel a missing message.
+    out.lost_user += Math.max(0, c.accepted - s.users);
+    out.lost_assistant += Math.max(0, c.completed - s.assistants);
+  }
+  out.lost = out.lost_user + out.lost_assistant;
+  return out;
 }
 
-async function standInCpuMs(standIn: StandIn): Promise<number> {
-  const u = await standIn.request<{ userUs: number; systemUs: number }>('cpu');
-  return (u.userUs + u.systemUs) / 1000;
-}
-
-export interface ProxyRunOptions {
-  kind: 'postgres' | 'pglite';
-  standIn: StandIn;
-  levels: Level[];
-  warmupMs: number;
-  throughput?: { concurrency: number; phaseMs: number; rounds: number };
-  /** Where to write a CPU profile of the proxy taken under saturating load (postgres only). */
-  profile?: { path: string; concurrency: number; durationMs: number };
-  say: (line: string) => void;
-}
-
-export interface ProxyRunResult {
-  database: string;
-  levels: Record<string, LevelResult>;
-  throughput?: ThroughputResult;
-  unlimited: string[];
-  profile?: string;
-}
-
-export async function runProxyBench(opts: ProxyRunOptions): Promise<ProxyRunResult | { skipped: string }> {
-  const { kind, standIn, say } = opts;
-  // Undone in reverse order: sockets, proxy, our pool, then the database.
+export async function runProxyBench(opts: ProxyBenchOptions): Promise<ProxyBenchResult> {
+  const { say } = opts;
+  if (!(await pgAvailable())) throw new Error('PostgreSQL unreachable at 127.0.0.1:5432 (set TEST_PG_URL): the proxy part needs it');
+  ensurePeers(say);
+  // Undone in reverse order.
   const cleanup: (() => Promise<unknown>)[] = [];
   try {
-    let env: Record<string, string>;
-    let db: Db;
-    let unlimited: string[];
-    let apiKey: string;
-    if (kind === 'postgres') {
-      if (!(await pgAvailable())) return { skipped: 'PostgreSQL unreachable at 127.0.0.1:5432 (set TEST_PG_URL)' };
-      const test = await createTestDatabase();
-      cleanup.push(() => test.drop());
-      db = openPostgres(test.url, { max: 2 });
-      cleanup.push(() => db.close());
-      ({ apiKey, unlimited } = await prepareDb(db));
-      env = { DATABASE_URL: test.url };
-      say(`  fresh database ${test.name}`);
-    } else {
-      const dir = await mkdtemp(join(tmpdir(), 'mac-bench-pglite-'));
-      cleanup.push(() => rm(dir, { recursive: true, force: true }));
-      db = await openPglite({ dataDir: dir });
+    const standIn = await startChild<{ url: string; pid: number }>('stand-in-child.ts', process.env, { label: 'stand-in' });
+    cleanup.push(() => standIn.stop());
+    const standInPid = standIn.proc.pid as number;
+    say(`  stand-in ${standIn.ready.url}: first text after ${PACE.firstTextMs} ms, then ${PACE.textChunks - 1} chunks ${PACE.chunkIntervalMs} ms apart`);
+
+    // PostgreSQL: a fresh database, our pool for seeding and counting.
+    const test = await createTestDatabase();
+    cleanup.push(() => test.drop());
+    const pgDb = openPostgres(test.url, { max: 2 });
+    cleanup.push(() => pgDb.close());
+    const pgSeed = await prepareDb(pgDb);
+    say(`  fresh database ${test.name}; limits on: ${Object.entries(BENCH_LIMITS).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+
+    // PGlite: a data directory the proxy child opens (one process at a time).
+    const dir = await mkdtemp(join(tmpdir(), 'mac-bench-pglite-'));
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    let pliteSeed: { apiKey: string };
+    {
+      const db = await openPglite({ dataDir: dir });
       try {
-        ({ apiKey, unlimited } = await prepareDb(db));
+        pliteSeed = await prepareDb(db);
       } finally {
         await db.close();
       }
-      env = { DATA_DIR: dir };
-      say(`  PGlite data directory ${dir}`);
     }
 
-    const proxy = await startChild<ProxyReady>('proxy-child.ts', proxyEnv({ ...env, MISTRAL_BASE_URL: standIn.ready.url }), { label: `proxy (${kind})` });
-    cleanup.push(() => proxy.stop());
-    const proxyTarget = target(`http://127.0.0.1:${proxy.ready.port}`);
-    const directTarget = target(standIn.ready.url);
-    cleanup.push(async () => {
-      proxyTarget.agent.destroy();
-      directTarget.agent.destroy();
-    });
-    const conversations = (n: number, prefix: string) => ({
-      proxy: Array.from({ length: n }, () => new ProxyConversation(proxyTarget, apiKey, prefix)),
-      direct: Array.from({ length: n }, () => new DirectConversation(directTarget)),
-    });
+    const startProxy = async (kind: 'postgres' | 'pglite', nodeArgs: string[] = []) => {
+      const env: Record<string, string> = kind === 'postgres' ? { DATABASE_URL: test.url } : { DATA_DIR: dir };
+      const child = await startChild<ProxyReady>('proxy-child.ts', proxyEnv({ ...env, MISTRAL_BASE_URL: standIn.ready.url }), { label: `proxy (${kind})`, nodeArgs });
+      if (child.ready.database !== kind) throw new Error(`the proxy child runs on ${child.ready.database}, not ${kind}`);
+      return child;
+    };
+    const pgProxy = await startProxy('postgres');
+    cleanup.push(() => pgProxy.stop());
+    let pliteProxy: Child<ProxyReady> | undefined = await startProxy('pglite');
+    cleanup.push(() => pliteProxy?.stop() ?? Promise.resolve());
+    const portkey: PortkeyGateway = await startPortkey(standIn.ready.url);
+    cleanup.push(() => portkey.stop());
+    say(`  Portkey ${portkey.version} at ${portkey.url} (pid ${portkey.pid}), forwarding to the stand-in`);
 
-    // Warm up the JIT, the pool and the keep-alive sockets on both paths; results are dropped.
-    const warm = conversations(20, 'warm_');
-    await Promise.all([runPhase(warm.proxy, opts.warmupMs), runPhase(warm.direct, opts.warmupMs)]);
+    const targets: Target[] = [];
+    const mk = (url: string) => {
+      const t = target(url);
+      targets.push(t);
+      return t;
+    };
+    cleanup.push(async () => targets.forEach((t) => t.agent.destroy()));
+    const pgConvs: ProxyConversation[] = [];
+    const pliteConvs: ProxyConversation[] = [];
+    const proxySide = (name: 'postgres' | 'pglite', child: Child<ProxyReady>, apiKey: string, list: ProxyConversation[], db?: Db): Side => {
+      const t = mk(`http://127.0.0.1:${child.ready.port}`);
+      return {
+        name,
+        target: t,
+        pid: child.proc.pid as number,
+        ...(db ? { db } : {}),
+        conversation(prefix) {
+          const c = new ProxyConversation(t, apiKey, prefix);
+          list.push(c);
+          return c;
+        },
+      };
+    };
+    const portkeyTarget = mk(portkey.url);
+    const directTarget = mk(standIn.ready.url);
+    const sides: Side[] = [
+      proxySide('postgres', pgProxy, pgSeed.apiKey, pgConvs, pgDb),
+      proxySide('pglite', pliteProxy, pliteSeed.apiKey, pliteConvs),
+      { name: 'portkey', target: portkeyTarget, pid: portkey.pid, conversation: () => new CompletionsConversation(portkeyTarget, portkey.headers) },
+      { name: 'direct', target: directTarget, pid: null, conversation: () => new CompletionsConversation(directTarget) },
+    ];
 
-    const levels: Record<string, LevelResult> = {};
+    // Warm the JIT, the pools and keep-alive sockets of every target; results are dropped.
+    for (const side of sides) {
+      const warm = await runPhase(Array.from({ length: 20 }, () => side.conversation('warm_')), { durationMs: opts.warmupMs, staggerMs: PACE.replyMs });
+      const errors = errorsOf(warm.samples);
+      if (errors) throw new Error(`${side.name} failed during warm-up (${errors} errors): ${firstError(warm.samples)}`);
+    }
+
+    const levels = { postgres: {}, pglite: {}, portkey: {}, direct: {} } as Record<TargetName, Record<string, LevelFigures>>;
     for (const level of opts.levels) {
-      const convs = conversations(level.c, `ov${level.c}_`);
-      const started = performance.now();
-      const res = await measureLevel(proxy, convs.proxy, convs.direct, level);
-      const key = `c${level.c}${level.thinkMs ? '_paced' : ''}`;
-      levels[key] = res;
+      const t0 = performance.now();
+      const res = await measureLevel(sides, level, opts.runs, standInPid, say);
+      for (const [name, fig] of Object.entries(res) as [TargetName, LevelFigures][]) levels[name][`c${level.c}`] = fig;
+      const f = (n: TargetName) => res[n] as LevelFigures;
       say(
-        `  ${key}: overhead p50 ${res.overhead_ms.p50} ms, p99 ${res.overhead_ms.p99} ms ` +
-          `(TTFT proxy p50 ${res.ttft_ms.proxy.p50} vs direct ${res.ttft_ms.direct.p50} ms, n=${res.ttft_ms.proxy.n}/${res.ttft_ms.direct.n}, ` +
-          `${res.errors} errors, ${((performance.now() - started) / 1000).toFixed(1)} s)`,
+        `  c${level.c} overhead p50/p99 (worse of ${opts.runs}): postgres ${f('postgres').overhead_ms.p50}/${f('postgres').overhead_ms.p99} ms, ` +
+          `pglite ${f('pglite').overhead_ms.p50}/${f('pglite').overhead_ms.p99}, portkey ${f('portkey').overhead_ms.p50}/${f('portkey').overhead_ms.p99} ` +
+          `(direct TTFT p50 ${f('direct').ttft_ms.p50} ms; n ${f('postgres').n.join('+')}; ${((performance.now() - t0) / 1000).toFixed(0)} s)`,
       );
     }
 
-    const result: ProxyRunResult = { database: proxy.ready.database, levels, unlimited };
-    if (opts.throughput) {
-      const t = opts.throughput;
-      const convs = conversations(t.concurrency, 'tp_');
-      result.throughput = await measureThroughput(proxy, standIn, db, convs.proxy, convs.direct, t.phaseMs, t.rounds);
-      const x = result.throughput;
-      say(
-        `  throughput at c${t.concurrency}: ${x.turns_per_s} turns/s (direct ${x.direct_turns_per_s}/s), lost ${x.lost}, ` +
-          `CPU ms/turn: proxy ${x.cpu_ms_per_turn.proxy}, postgres ${x.cpu_ms_per_turn.postgres}, stand-in ${x.cpu_ms_per_turn.stand_in}, ` +
-          `load generator ${x.cpu_ms_per_turn.load_generator}, whole machine ${x.cpu_ms_per_turn.machine} (busy ${Math.round(x.machine_busy * 100)} %)`,
-      );
+    say(`  saturation: ${opts.throughput.concurrency} conversations in a closed loop, ${opts.throughput.phaseMs / 1000} s per phase`);
+    const throughput = await measureThroughput(sides, opts.throughput, opts.runs, standInPid, say);
+
+    // Every turn through our proxies is stored? (PGlite is read once its proxy has closed the data directory.)
+    await new Promise((r) => setTimeout(r, 500));
+    const lost: ProxyBenchResult['lost'] = { postgres: await countLost(pgDb, pgConvs) };
+    await pliteProxy.stop();
+    pliteProxy = undefined;
+    {
+      const db = await openPglite({ dataDir: dir });
+      try {
+        lost.pglite = await countLost(db, pliteConvs);
+      } finally {
+        await db.close();
+      }
     }
+    say(`  lost: postgres ${lost.postgres?.lost} of ${lost.postgres?.accepted} turns, pglite ${lost.pglite?.lost} of ${lost.pglite?.accepted}`);
+
+    const result: ProxyBenchResult = {
+      levels,
+      throughput,
+      lost,
+      limits: { ...BENCH_LIMITS },
+      portkey: { version: portkey.version },
+      databases: { postgres: true, pglite: true },
+    };
+
     if (opts.profile) {
-      const pr = opts.profile;
-      const convs = conversations(pr.concurrency, 'prof_');
-      await proxy.request('profile-start', { intervalUs: 250 });
-      await runPhase(convs.proxy, pr.durationMs, 1);
-      await proxy.request('profile-stop', { path: pr.path });
-      result.profile = pr.path;
-      say(`  CPU profile of the proxy under load: ${pr.path}`);
+      // The measured proxy leaves; a profiling one (function statistics on for its new connections) comes.
+      // Backends flush their statistics when they exit: counts are read before it starts and after it stops.
+      await portkey.stop();
+      await pgProxy.stop();
+      await pgDb.query(`alter database "${test.name}" set track_functions = 'all'`);
+      const s0 = await snapshotPgStats(pgDb);
+      const prof = await startProxy('postgres');
+      cleanup.push(() => prof.stop());
+      const side = proxySide('postgres', prof, pgSeed.apiKey, [], pgDb);
+      const warm = await runPhase(Array.from({ length: 20 }, () => side.conversation('pwarm_')), { durationMs: opts.warmupMs, staggerMs: PACE.replyMs });
+      const convs = Array.from({ length: opts.throughput.concurrency }, () => side.conversation('prof_'));
+      await prof.request('profile-start', { intervalUs: 250 });
+      const m = await measure(side, convs, { durationMs: opts.profile.durationMs, staggerMs: PACE.replyMs }, standInPid);
+      await prof.request('profile-stop', { path: opts.profile.path });
+      await prof.stop();
+      await new Promise((r) => setTimeout(r, 500));
+      const s1 = await snapshotPgStats(pgDb);
+      const turns = m.phase.samples.filter((s) => s.done).length;
+      const n = Math.max(1, turns);
+      result.profile = {
+        path: opts.profile.path,
+        turns,
+        proxy_cpu_ms_per_turn: r3(m.cpuMs / n),
+        proxy_kernel_ms_per_turn: r3(m.cpuKernelMs / n),
+        postgres_cpu_ms_per_turn: r3((m.pgMs ?? 0) / n),
+        sql: pgTurnStats(s0, s1, turns + warm.samples.filter((s) => s.done).length),
+        statements: await statementCosts(test.url, pgSeed.apiKey),
+      };
+      say(`  profile: ${turns} turns, ${result.profile.sql.transactions_per_turn} transactions per turn; ${opts.profile.path}`);
     }
     return result;
   } finally {
