@@ -58,7 +58,7 @@ export interface ProxyBenchOptions {
   say: (line: string) => void;
 }
 
-interface Side {
+export interface Side {
   name: TargetName;
   target: Target;
   conversation(prefix: string): Conversation;
@@ -151,7 +151,7 @@ export const BENCH_LIMITS = {
   daily_token_budget: 2_000_000_000,
 } as const;
 
-async function prepareDb(db: Db): Promise<{ apiKey: string; agentId: string }> {
+export async function prepareDb(db: Db): Promise<{ apiKey: string; agentId: string }> {
   await migrate(db);
   const seeded = await seedAgent(db, {
     name: 'Bench agent',
@@ -176,7 +176,7 @@ async function prepareDb(db: Db): Promise<{ apiKey: string; agentId: string }> {
 }
 
 /** The env the proxy child gets: nothing from the caller's database or Mistral settings; production defaults. */
-function proxyEnv(extra: Record<string, string>): Record<string, string | undefined> {
+export function proxyEnv(extra: Record<string, string>): Record<string, string | undefined> {
   const env: Record<string, string | undefined> = { ...process.env };
   for (const k of Object.keys(env)) {
     if (/^(DATABASE_URL|DATA_DIR|PORT|HOST|PUBLIC_URL|TRUST_PROXY|MISTRAL_|SUPABASE_|NODE_ENV)/.test(k)) delete env[k];
@@ -184,7 +184,7 @@ function proxyEnv(extra: Record<string, string>): Record<string, string | undefi
   return { ...env, NODE_ENV: 'production', MISTRAL_API_KEY: 'bench-key', HOST: '127.0.0.1', SHUTDOWN_GRACE_MS: '1000', ...extra };
 }
 
-type ProxyReady = { port: number; database: string };
+export type ProxyReady = { port: number; database: string };
 
 const ttfts = (s: TurnSample[]) => s.filter((x) => !x.error && Number.isFinite(x.ttftMs)).map((x) => x.ttftMs);
 const errorsOf = (s: TurnSample[]) => s.filter((x) => x.error).length;
@@ -224,7 +224,7 @@ async function measure(side: Side, convs: Conversation[], opts: Parameters<typeo
 const r3 = (x: number) => round(x, 3);
 
 /** Overhead figures at one concurrency: every target once per run, order reversed each run. */
-async function measureLevel(
+export async function measureLevel(
   sides: Side[],
   level: ProxyBenchOptions['levels'][number],
   runs: number,
