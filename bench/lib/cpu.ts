@@ -26,25 +26,59 @@ export function selfCpuMs(): number {
   return (u.user + u.system) / 1000;
 }
 
-/** CPU ms used so far by live processes whose name starts with `name` (e.g. every `postgres` backend). */
-export function processesCpuMs(name: string): number {
-  let ticks = 0;
+/** CPU ms a live process has used so far in user space and in the kernel, from /proc/<pid>/stat; NaN when gone. */
+export function processCpu(pid: number): { user: number; system: number } {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { user: Number(f[11]) * 10, system: Number(f[12]) * 10 }; // utime, stime (fields 14, 15): 10 ms ticks
+  } catch {
+    return { user: Number.NaN, system: Number.NaN };
+  }
+}
+
+/** CPU ms (user + system) a live process has used so far; NaN when it is gone. */
+export function processCpuMs(pid: number): number {
+  const c = processCpu(pid);
+  return c.user + c.system;
+}
+
+/** Summed CPU ms of several processes; those that ended meanwhile count as 0 (see `cpuDelta`). */
+export function processesCpu(pids: readonly number[]): Map<number, number> {
+  return new Map(pids.map((pid) => [pid, processCpuMs(pid)]));
+}
+
+/**
+ * CPU used between two readings of a set of processes: a process present in both counts its difference, one
+ * that appeared meanwhile counts from 0 (it started inside the window), one that ended counts nothing (its
+ * last ticks are lost: the bench keeps its pools busy so backends do not end mid-phase).
+ */
+export function cpuDelta(before: Map<number, number>, after: Map<number, number>): number {
+  let ms = 0;
+  for (const [pid, now] of after) {
+    if (!Number.isFinite(now)) continue;
+    const then = before.get(pid);
+    ms += then !== undefined && Number.isFinite(then) ? now - then : now;
+  }
+  return ms;
+}
+
+/** Every live process whose name (comm) starts with `name`, e.g. the PostgreSQL server's background workers. */
+export function pidsNamed(name: string): number[] {
   let pids: string[] = [];
   try {
     pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
   } catch {
-    return 0;
+    return [];
   }
+  const found: number[] = [];
   for (const pid of pids) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const close = stat.lastIndexOf(')');
-      if (!stat.slice(stat.indexOf('(') + 1, close).startsWith(name)) continue;
-      const f = stat.slice(close + 2).split(' ');
-      ticks += Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15 of stat)
+      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).startsWith(name)) found.push(Number(pid));
     } catch {
       // the process ended meanwhile
     }
   }
-  return ticks * 10;
+  return found;
 }

@@ -1,4 +1,4 @@
-/** Small statistics helpers for the benchmarks: nearest-rank percentiles and rounding. */
+/** Small statistics helpers for the benchmarks: nearest-rank percentiles, rounding, the worse of two runs. */
 
 /** Nearest-rank percentile of already sorted numbers (p in 0..100); NaN for an empty list. */
 export function percentile(sorted: readonly number[], p: number): number {
@@ -28,4 +28,13 @@ export function round(x: number, digits = 3): number {
 
 export function median(values: readonly number[]): number {
   return percentile([...values].sort((a, b) => a - b), 50);
+}
+
+/**
+ * The worse of several runs, figure by figure: the highest of a cost (time, CPU), the lowest of a rate.
+ * NaN (a run that measured nothing) wins, so a broken run is never hidden by a good one.
+ */
+export function worst(values: readonly number[], kind: 'cost' | 'rate' = 'cost'): number {
+  if (values.some((v) => !Number.isFinite(v))) return Number.NaN;
+  return kind === 'cost' ? Math.max(...values) : Math.min(...values);
 }

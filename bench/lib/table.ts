@@ -1,27 +1,27 @@
-/** The summary table `npm run bench` prints: figure, value, goal, met?. */
+/** The summary table `npm run bench` prints and writes into the README: figure, value, versus, goal, met?. */
 
 export interface Row {
   figure: string;
   value: string;
+  /** The same-run comparison: baseline, floor or peer (empty when there is none). */
+  versus?: string;
   goal: string;
   /** null: no goal (shown for context). */
   met: boolean | null;
 }
 
+const HEAD = ['figure', 'value', 'versus (same run)', 'goal', 'met?'];
+const cells = (r: Row) => [r.figure, r.value, r.versus ?? '', r.goal, r.met === null ? '' : r.met ? 'yes' : 'NO'];
+
 export function formatTable(rows: Row[]): string {
-  const head: Row = { figure: 'figure', value: 'value', goal: 'goal', met: null };
-  const cells = (r: Row) => [r.figure, r.value, r.goal, r === head ? 'met?' : r.met === null ? '' : r.met ? 'yes' : 'NO'];
-  const all = [head, ...rows].map(cells);
-  const widths = [0, 1, 2, 3].map((i) => Math.max(...all.map((c) => (c[i] as string).length)));
+  const all = [HEAD, ...rows.map(cells)];
+  const widths = HEAD.map((_, i) => Math.max(...all.map((c) => (c[i] as string).length)));
   const line = (c: string[]) => c.map((s, i) => s.padEnd(widths[i] as number)).join('  ').trimEnd();
-  return [line(all[0] as string[]), widths.map((w) => '-'.repeat(w)).join('  '), ...all.slice(1).map(line)].join('\n');
+  return [line(HEAD), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map((r) => line(cells(r)))].join('\n');
 }
 
-/** The same rows as a Markdown table (for the README's Performance section). */
+/** The same rows as a Markdown table (the README's Performance section). */
 export function markdownTable(rows: Row[]): string {
-  return [
-    '| figure | value | goal | met? |',
-    '|---|---|---|---|',
-    ...rows.map((r) => `| ${r.figure} | ${r.value} | ${r.goal} | ${r.met === null ? '' : r.met ? 'yes' : 'no'} |`),
-  ].join('\n');
+  const esc = (s: string) => s.replaceAll('|', '\\|');
+  return [`| ${HEAD.join(' | ')} |`, `|${HEAD.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${cells(r).map(esc).join(' | ')} |`)].join('\n');
 }

@@ -1,5 +1,12 @@
-/** Summarises a V8 CPU profile (.cpuprofile) by self time: top functions and where they live. */
-import { readFile } from 'node:fs/promises';
+/**
+ * The proxy's CPU profile, summarised: a V8 CPU profile (.cpuprofile) by self time (top functions, areas) and
+ * by the package that asked for the work (the nearest package frame on the stack), plus PostgreSQL's statements
+ * per turn, written to bench/profile-summary.md with the hand-written reading notes (bench/profile-notes.md).
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import type { ProfileCapture, ProxyBenchResult } from '../lib/proxy-bench.ts';
 import { round } from '../lib/stats.ts';
 
 interface CallFrame {
@@ -36,7 +43,20 @@ export interface ProfileSummary {
   busy_ms: number;
   top: SelfTime[];
   areas: { area: string; self_ms: number; share: number }[];
+  /** Busy time charged to the nearest package frame on the stack (who asked for the work). */
+  callers: { caller: string; ms: number; share: number }[];
+  /**
+   * Sampled time in the native frames that make socket syscalls (writev, writeUtf8String, …). The sampler
+   * counts wall time, so a write during which the scheduler ran another process is charged in full here:
+   * these frames are kept out of `areas` and `callers` (whose shares are of the rest, the user-space work),
+   * and the kernel's real share comes from the process's system time instead.
+   */
+  syscall_ms: number;
 }
+
+/** Native frames whose self time is mostly a socket syscall (libuv writes straight from them when it can). */
+const SYSCALL_FRAMES = new Set(['writev', 'writeUtf8String', 'writeBuffer', 'writeLatin1String', 'writeAsciiString', 'writeUcs2String', 'connect', 'shutdown', 'close']);
+const isSyscall = (cf: CallFrame) => !cf.url && SYSCALL_FRAMES.has(cf.functionName);
 
 const REPO = new URL('../../', import.meta.url).href;
 
@@ -56,6 +76,31 @@ export function areaOf(url: string, functionName: string): string {
   }
   if (url.startsWith(REPO)) return `ours: ${url.slice(REPO.length).split('/').slice(0, 3).join('/')}`;
   return url;
+}
+
+/**
+ * Who asked for a sample's work: walking from the leaf to the root, the first frame in a package or in our
+ * code (node internals, web streams and builtins are charged to whoever called them); GC and idle as such.
+ */
+function callerOf(stack: CallFrame[]): string {
+  const leaf = stack[0];
+  if (leaf && !leaf.url && leaf.functionName === '(garbage collector)') return 'V8: garbage collector';
+  for (const cf of stack) {
+    if (cf.url.includes('/node_modules/')) {
+      const area = areaOf(cf.url, cf.functionName);
+      if (area === 'hono' || area === '@hono/node-server') return 'Hono + @hono/node-server (routing, SSE helper, Node adapter)';
+      if (area === 'pg' || area.startsWith('pg-')) return 'pg driver';
+      return area;
+    }
+    if (cf.url.includes('undici')) return 'undici (upstream fetch)';
+    if (cf.url.startsWith(REPO)) {
+      const file = cf.url.slice(REPO.length);
+      if (file.includes('/upstream/')) return `ours: ${file} (upstream client)`;
+      return `ours: ${file}`;
+    }
+  }
+  const top = stack.find((cf) => cf.url.startsWith('node:'));
+  return top ? `node only: ${areaOf(top.url, top.functionName).slice(6)}` : 'native only (no JS caller)';
 }
 
 function location(cf: CallFrame): string {
@@ -84,6 +129,11 @@ export async function summariseProfile(path: string, topN = 30): Promise<Profile
       }
     }
   }
+  const stackOf = (id: number): CallFrame[] => {
+    const out: CallFrame[] = [];
+    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) out.push((byId.get(cur) as ProfileNode).callFrame);
+    return out;
+  };
   const selfUs = new Map<number, number>();
   // timeDeltas[i] is the time before sample i; charge each interval to the sample that ends it.
   for (let i = 0; i < profile.samples.length; i++) {
@@ -95,6 +145,7 @@ export async function summariseProfile(path: string, topN = 30): Promise<Profile
   const areas = new Map<string, number>();
   let total = 0;
   let idle = 0;
+  let syscall = 0;
   for (const [id, us] of selfUs) {
     const cf = (byId.get(id) as ProfileNode).callFrame;
     const name = cf.functionName || '(anonymous)';
@@ -108,10 +159,19 @@ export async function summariseProfile(path: string, topN = 30): Promise<Profile
     const f = fns.get(key) ?? { name, where: location(cf), area, us: 0 };
     f.us += us;
     fns.set(key, f);
-    areas.set(area, (areas.get(area) ?? 0) + us);
+    if (isSyscall(cf)) syscall += us;
+    else areas.set(area, (areas.get(area) ?? 0) + us);
   }
   const busy = total - idle;
   const share = (us: number) => round(us / busy, 4);
+  const userShare = (us: number) => round(us / (busy - syscall), 4);
+  const callers = new Map<string, number>();
+  for (const [id, us] of selfUs) {
+    const cf = (byId.get(id) as ProfileNode).callFrame;
+    if (areaOf(cf.url, cf.functionName) === '(idle)' || isSyscall(cf)) continue;
+    const c = callerOf(stackOf(id));
+    callers.set(c, (callers.get(c) ?? 0) + us);
+  }
   return {
     total_ms: round(total / 1000, 1),
     busy_ms: round(busy / 1000, 1),
@@ -121,35 +181,120 @@ export async function summariseProfile(path: string, topN = 30): Promise<Profile
       .map((f) => ({ name: f.name, where: f.where, area: f.area, self_ms: round(f.us / 1000, 1), share: share(f.us) })),
     areas: [...areas.entries()]
       .sort((a, b) => b[1] - a[1])
-      .map(([area, us]) => ({ area, self_ms: round(us / 1000, 1), share: share(us) })),
+      .map(([area, us]) => ({ area, self_ms: round(us / 1000, 1), share: userShare(us) })),
+    callers: [...callers.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .map(([caller, us]) => ({ caller, ms: round(us / 1000, 1), share: userShare(us) })),
+    syscall_ms: round(syscall / 1000, 1),
   };
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
 
-export function profileMarkdown(s: ProfileSummary, context: string, findings: string): string {
-  const lines = [
-    '# Where the proxy spends its CPU under load',
+/**
+ * The generated half of profile-summary.md. Per turn: the kernel's part is the measured system time; the
+ * user-space part (measured user time) is spread over the shares of sampled user-space work.
+ */
+export function profileMarkdown(s: ProfileSummary, context: string, cpu: { total: number; kernel: number }, sql: string, notes: string): string {
+  const user = cpu.total - cpu.kernel;
+  const est = (share: number) => (user * share).toFixed(3);
+  return [
+    '# Where a turn\'s CPU goes',
     '',
     context,
     '',
-    `Sampled ${s.total_ms} ms, of which ${s.busy_ms} ms busy (the rest idle, waiting on PostgreSQL, the stand-in or the load generator).`,
-    'Shares below are of busy time, by **self time** (time in the function itself, not its callees).',
+    `Proxy CPU per turn in this run: **${cpu.total.toFixed(3)} ms** (/proc), of which ${cpu.kernel.toFixed(3)} ms in the kernel (socket reads and writes, epoll) ` +
+      `and ${user.toFixed(3)} ms in user space.`,
+    `Sampled ${s.total_ms} ms, ${s.busy_ms} ms busy (the rest idle, waiting on PostgreSQL, the stand-in or the load generator); ` +
+      `${s.syscall_ms} ms of it in native socket-write frames (\`writev\`, …), which the wall-clock sampler inflates (see the notes): ` +
+      'they are left out of the two tables below, whose shares are of the user-space work, spread over the measured user time ("≈ ms/turn").',
     '',
-    '## By area',
+    '## By who asked for the work (nearest package or our file on the stack)',
     '',
-    '| area | self ms | share |',
-    '|---|---:|---:|',
-    ...s.areas.slice(0, 20).map((a) => `| ${a.area} | ${a.self_ms} | ${pct(a.share)} |`),
+    '| caller | sampled ms | share | ≈ ms/turn |',
+    '|---|---:|---:|---:|',
+    `| kernel (measured system time) | | | ${cpu.kernel.toFixed(3)} |`,
+    ...s.callers.slice(0, 20).map((c) => `| ${c.caller} | ${c.ms} | ${pct(c.share)} | ${est(c.share)} |`),
+    '',
+    '## By area (self time: the code that ran)',
+    '',
+    '| area | self ms | share | ≈ ms/turn |',
+    '|---|---:|---:|---:|',
+    ...s.areas.slice(0, 20).map((a) => `| ${a.area} | ${a.self_ms} | ${pct(a.share)} | ${est(a.share)} |`),
     '',
     '## Top functions by self time',
     '',
-    '| # | function | where | area | self ms | share |',
+    '| # | function | where | area | self ms | share of busy |',
     '|---:|---|---|---|---:|---:|',
     ...s.top.map((f, i) => `| ${i + 1} | \`${f.name}\` | ${f.where ? `\`${f.where}\`` : ''} | ${f.area} | ${f.self_ms} | ${pct(f.share)} |`),
     '',
-    findings,
+    sql,
     '',
-  ];
-  return lines.join('\n');
+    notes,
+    '',
+  ].join('\n');
+}
+
+/** PostgreSQL's side of a turn, from the profiling run: functions, rows written, each statement's cost. */
+function sqlMarkdown(p: ProfileCapture): string {
+  const q = p.sql;
+  return [
+    '## PostgreSQL per turn',
+    '',
+    `Same profiling run (track_functions = 'all' on its connections only): ${q.turns} turns, ${q.transactions_per_turn} transactions per turn, ` +
+      `backend CPU ${p.postgres_cpu_ms_per_turn} ms per turn (/proc of the bench database's backends), proxy ${p.proxy_cpu_ms_per_turn} ms.`,
+    '',
+    '| SQL function | calls/turn | total ms/turn | self ms/turn |',
+    '|---|---:|---:|---:|',
+    ...q.functions.map((f) => `| \`${f.name}\` | ${f.calls_per_turn} | ${f.total_ms_per_turn} | ${f.self_ms_per_turn} |`),
+    '',
+    '| table | rows inserted/turn | updated/turn (HOT) | deleted/turn |',
+    '|---|---:|---:|---:|',
+    ...q.tables.map((t) => `| ${t.table} | ${t.inserted} | ${t.updated} (${t.hot_updated}) | ${t.deleted} |`),
+    '',
+    'Each statement inside the turn functions (and their triggers), timed by auto_explain (log_analyze, nested statements) on one quiet',
+    'connection, 40 turns of one conversation with a full history: the cost of the statement itself, without concurrency.',
+    '',
+    '| step | statement | per turn | mean ms |',
+    '|---|---|---:|---:|',
+    ...p.statements.map((x) => `| ${x.step} | \`${x.statement.replaceAll('|', '\\|')}\` | ${x.per_turn} | ${x.mean_ms} |`),
+  ].join('\n');
+}
+
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+
+/** Summarises the capture into bench/profile-summary.md; returns what results.json keeps of it. */
+export async function writeProfileSummary(p: ProfileCapture, r: ProxyBenchResult, say: (s: string) => void): Promise<Record<string, unknown>> {
+  const summary = await summariseProfile(p.path, 30);
+  const t = r.throughput.postgres;
+  const context = [
+    `Generated by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)} (${cpus().length} cores, Node ${process.version}).`,
+    'Proxy = the real Node entry (`startServer`) in its own process over PostgreSQL (limits on), driven by the load generator',
+    '(another process) in a closed loop at the saturation concurrency against the paced Mistral stand-in (a third process);',
+    `V8 sampling profile through the inspector over ${p.turns} turns (raw: \`bench/profiles/proxy-postgres.cpuprofile\`, open it in Chrome DevTools).`,
+    t ? `Same run, measured phases: ${t.turns_per_s} turns/s at saturation, CPU ${t.cpu_ms_per_turn} ms per turn (proxy + PostgreSQL backends, worse run).` : '',
+  ].join('\n');
+  let notes = '';
+  try {
+    notes = await readFile(here('../profile-notes.md'), 'utf8');
+  } catch {
+    // no hand-written notes
+  }
+  const cpu = { total: p.proxy_cpu_ms_per_turn, kernel: p.proxy_kernel_ms_per_turn };
+  await writeFile(here('../profile-summary.md'), profileMarkdown(summary, context, cpu, sqlMarkdown(p), notes.trim()));
+  say(`  profile summary: bench/profile-summary.md (top callers: ${summary.callers.slice(0, 3).map((c) => `${c.caller} ${(c.share * 100).toFixed(0)} %`).join(', ')})`);
+  return {
+    file: 'bench/profile-summary.md',
+    turns: p.turns,
+    busy_ms: summary.busy_ms,
+    proxy_cpu_ms_per_turn: p.proxy_cpu_ms_per_turn,
+    proxy_kernel_ms_per_turn: p.proxy_kernel_ms_per_turn,
+    syscall_sampled_ms: summary.syscall_ms,
+    postgres_cpu_ms_per_turn: p.postgres_cpu_ms_per_turn,
+    callers: summary.callers.slice(0, 12),
+    areas: summary.areas.slice(0, 12),
+    top: summary.top.slice(0, 12),
+    sql: p.sql,
+    statements: p.statements,
+  };
 }

@@ -1,7 +1,8 @@
 /**
- * Part 3: weight. The figures of `scripts/size.js --json` (every dist file raw/gzip/brotli, the script-tag
- * bundle's initial and total load), beside the floor: an element using only lit + marked + DOMPurify
- * (bench/floor/floor-element.ts), built with Vite in this run with the widget build's settings.
+ * Part `weight`: the figures of `scripts/size.js --json` (every dist file raw/gzip/brotli, the script-tag
+ * bundle's initial and total load), beside the floor (an element using only lit + marked + DOMPurify,
+ * bench/floor/floor-element.ts, built with Vite in this run with the widget build's settings) and the peer
+ * widgets installed from npm in bench/peers (bench/parts/peer-widgets.ts). Writes `bundle.*`.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -11,6 +12,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { build } from 'vite';
+import type { BenchContext, Part } from '../lib/part.ts';
+import { measurePeerWidgets, PEER_WIDGETS, type PeerWidgets } from '../lib/peer-widgets.ts';
+import { ensurePeers } from '../lib/peers.ts';
+import type { Row } from '../lib/table.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -22,22 +27,20 @@ export interface FileSize {
 }
 
 export interface WeightResult {
-  initial_gz?: number;
-  total_gz?: number;
+  initial_gz: number;
+  total_gz: number;
   floor_gz: number;
   floor_raw: number;
   floor_br: number;
   /** Our total over the floor (1 = as light as lit + marked + DOMPurify alone). */
-  total_to_floor?: number;
-  initial_br?: number;
-  total_br?: number;
+  total_to_floor: number;
+  initial_br: number;
+  total_br: number;
   /** size.js's estimate of third-party bytes inside our bundle. */
   third_party_est_gz?: number;
   breakdown?: unknown;
   over_budget?: string[];
   files: FileSize[];
-  source: 'scripts/size.js' | 'none';
-  note?: string;
 }
 
 export function sizeOf(file: string, buf: Buffer): FileSize {
@@ -49,20 +52,13 @@ export function sizeOf(file: string, buf: Buffer): FileSize {
   };
 }
 
-/** `node scripts/build.js` (when present): the render part loads the fresh dist/mistral-agent-chat.js. */
-export function buildDist(say: (s: string) => void): boolean {
-  if (!existsSync(join(root, 'scripts/build.js'))) {
-    say('  scripts/build.js is missing: using dist/ as it is');
-    return existsSync(join(root, 'dist/mistral-agent-chat.js'));
-  }
+/** `node scripts/build.js`: the weight and render parts measure the fresh dist/. Throws when the build fails. */
+export function buildDist(say: (s: string) => void): void {
   const t0 = performance.now();
   const res = spawnSync(process.execPath, ['scripts/build.js'], { cwd: root, encoding: 'utf8' });
-  if (res.status !== 0) {
-    say(`  build failed (exit ${res.status}): ${(res.stderr || res.stdout).trim().split('\n').slice(-3).join(' | ')}`);
-    return false;
-  }
+  if (res.status !== 0) throw new Error(`the build failed (exit ${res.status}): ${(res.stderr || res.stdout).trim().split('\n').slice(-5).join(' | ')}`);
+  if (!existsSync(join(root, 'dist/mistral-agent-chat.js'))) throw new Error('the build did not write dist/mistral-agent-chat.js');
   say(`  built dist/ in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  return existsSync(join(root, 'dist/mistral-agent-chat.js'));
 }
 
 /** The floor element built like the script-tag bundle (ES module, minified, one file). */
@@ -100,11 +96,7 @@ async function buildFloor(): Promise<FileSize> {
 
 export async function runWeight(): Promise<WeightResult> {
   const floor = await buildFloor();
-  const base = { floor_gz: floor.gz, floor_raw: floor.raw, floor_br: floor.br };
-  if (!existsSync(join(root, 'scripts/size.js')) || !existsSync(join(root, 'dist/mistral-agent-chat.js'))) {
-    return { ...base, files: [], source: 'none', note: 'scripts/size.js or dist/ missing: bundle sizes not measured' };
-  }
-  // size.js exits 1 when over budget but still prints its JSON.
+  // size.js exits 1 when over budget but still prints its JSON; anything else is a failure.
   const res = spawnSync(process.execPath, ['scripts/size.js', '--json'], { cwd: root, encoding: 'utf8' });
   let parsed: {
     files: FileSize[];
@@ -114,13 +106,15 @@ export async function runWeight(): Promise<WeightResult> {
   try {
     parsed = JSON.parse(res.stdout);
   } catch {
-    return { ...base, files: [], source: 'none', note: `scripts/size.js --json failed: ${(res.stderr || res.stdout).trim().slice(0, 200)}` };
+    throw new Error(`scripts/size.js --json failed (exit ${res.status}): ${(res.stderr || res.stdout).trim().slice(0, 300)}`);
   }
   const b = parsed.bundle;
   return {
-    ...base,
     initial_gz: b.initial_gz,
     total_gz: b.total_gz,
+    floor_gz: floor.gz,
+    floor_raw: floor.raw,
+    floor_br: floor.br,
     total_to_floor: Math.round((b.total_gz / floor.gz) * 100) / 100,
     initial_br: b.initial_br,
     total_br: b.total_br,
@@ -128,6 +122,36 @@ export async function runWeight(): Promise<WeightResult> {
     breakdown: b.breakdown,
     over_budget: parsed.over_budget ?? [],
     files: parsed.files,
-    source: 'scripts/size.js',
   };
 }
+
+const kb = (b: number) => `${(b / 1024).toFixed(1)} KB`;
+
+function rows(w: WeightResult, peers: PeerWidgets): Row[] {
+  const lightest = Math.min(...Object.values(peers.gz));
+  const list = PEER_WIDGETS.map((p) => `${p.label} ${kb(peers.gz[p.key] as number)}`).join(', ');
+  return [
+    { figure: 'widget on page load (gzip)', value: kb(w.initial_gz), goal: '≤ 12 KB', met: w.initial_gz <= 12 * 1024 },
+    {
+      figure: 'widget, everything it can load (gzip)',
+      value: kb(w.total_gz),
+      versus: `floor ${kb(w.floor_gz)} (×${w.total_to_floor}); lightest peer ${kb(lightest)} (×${Math.round((w.total_gz / lightest) * 100) / 100})`,
+      goal: '≤ 42 KB, < every peer',
+      met: w.total_gz <= 42 * 1024 && w.total_gz < lightest,
+    },
+    { figure: 'peer widgets, script + required CSS (gzip)', value: list, goal: '', met: null },
+  ];
+}
+
+async function run(ctx: BenchContext): Promise<void> {
+  if (!ctx.args.includes('--no-build')) buildDist(ctx.say);
+  const w = await runWeight();
+  ensurePeers(ctx.say);
+  const peers = await measurePeerWidgets();
+  ctx.results.bundle = { ...w, peers: { ...peers.gz, detail: peers.detail } };
+  ctx.say(`  ours: initial ${w.initial_gz} B, total ${w.total_gz} B gzip; floor ${w.floor_gz} B`);
+  ctx.say(`  peers: ${Object.entries(peers.gz).map(([k, v]) => `${k} ${v} B`).join(', ')}`);
+  ctx.rows.push(...rows(w, peers));
+}
+
+export const weightPart: Part = { name: 'weight', run };
