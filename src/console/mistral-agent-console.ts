@@ -153,6 +153,8 @@ export class MistralAgentConsole extends LitElement implements ConsoleContext {
   #focus = '';
   #statusTimer = 0;
   #dialogReturn: HTMLElement | null = null;
+  /** The confirmation the open dialog shows (its close event may come after a new one was asked for). */
+  #shownDialog: MistralAgentConsole['dialog'] = null;
   #dark = matchMedia('(prefers-color-scheme: dark)');
 
   readonly #signIn = new SignIn(this, (email, password) => this.#signInWith(email, password));
@@ -416,7 +418,10 @@ export class MistralAgentConsole extends LitElement implements ConsoleContext {
     if (changed.has('endpoint') || this.#startGen === 0) void this.#start();
     // Dialogs: open the one with content, as modal (focus inside, Escape closes).
     const confirmDialog = this.renderRoot.querySelector<HTMLDialogElement>('#confirm');
-    if (this.dialog && confirmDialog && !confirmDialog.open) confirmDialog.showModal();
+    if (this.dialog && confirmDialog && !confirmDialog.open) {
+      this.#shownDialog = this.dialog;
+      confirmDialog.showModal();
+    }
     const secretDialog = this.renderRoot.querySelector<HTMLDialogElement>('#secret');
     if (this.secret && secretDialog && !secretDialog.open) secretDialog.showModal();
     this.#stats.afterRender(this.#isDark);
@@ -442,11 +447,12 @@ export class MistralAgentConsole extends LitElement implements ConsoleContext {
 
   #onConfirmClose(e: Event) {
     const d = e.target as HTMLDialogElement;
-    const pending = this.dialog;
-    this.dialog = null;
-    pending?.resolve(d.returnValue === 'confirm');
+    const shown = this.#shownDialog;
+    this.#shownDialog = null;
+    if (this.dialog === shown) this.dialog = null;
+    shown?.resolve(d.returnValue === 'confirm');
     d.returnValue = '';
-    this.#restoreFocus();
+    if (!this.dialog) this.#restoreFocus();
   }
 
   #onSecretClose() {

@@ -47,8 +47,10 @@ export const frames = () => new Promise((r) => requestAnimationFrame(() => reque
 /** Answers the open confirmation dialog (`confirm` or `cancel`). */
 export async function answerDialog(el: Console, value: 'confirm' | 'cancel') {
   const dialog = await find<HTMLDialogElement>(el, '#confirm[open]', 'the confirmation dialog');
+  const closed = new Promise((r) => dialog.addEventListener('close', r, { once: true }));
   dialog.querySelector<HTMLButtonElement>(`button[value=${value}]`)!.click();
-  await waitUntil(() => !dialog.open, 'dialog closed');
+  await closed;
+  await el.updateComplete;
 }
 
 /** Clicks the nav entry of an agent, then one of its tabs. */
@@ -58,8 +60,9 @@ export async function openAgent(el: Console, agentId: string, tab?: 'settings' |
   await el.updateComplete;
 }
 
-/** The status line's text, once it says something. */
-export async function status(el: Console) {
-  await waitUntil(() => text(el, '[part=status]'), 'a status message');
-  return text(el, '[part=status]');
+/** Waits until the status line (a polite live region) says something containing `words`. */
+export async function statusSays(el: Console, words: string) {
+  await waitUntil(() => text(el, '[part=status]').includes(words), `the status line to say “${words}”`, { timeout: 5000 }).catch(() => {
+    throw new Error(`the status line says “${text(el, '[part=status]')}”, not “${words}”`);
+  });
 }

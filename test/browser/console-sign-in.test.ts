@@ -1,5 +1,5 @@
 import { expect, waitUntil } from '@open-wc/testing';
-import { $, find, mount, signedIn, status, submitSignIn, text } from './console-helpers.ts';
+import { $, find, mount, signedIn, statusSays, submitSignIn, text } from './console-helpers.ts';
 import { ANON_KEY, FakeOwnerApi, OWNER, SUPABASE_URL, apiError } from './fake-owner-api.ts';
 
 describe('<mistral-agent-console> sign-in', () => {
@@ -82,7 +82,7 @@ describe('<mistral-agent-console> sign-in', () => {
       (await find<HTMLButtonElement>(el, '#tab-conversations')).click();
       await find(el, '.sign-in .notice');
       expect(text(el, '.sign-in .notice')).to.equal('Your session has ended. Sign in again to continue.');
-      expect(await status(el)).to.equal('Your session has ended. Sign in again to continue.');
+      await statusSays(el, 'Your session has ended. Sign in again to continue.');
       expect($(el, '.nav')).to.equal(null);
       expect(el.shadowRoot!.innerHTML).not.to.contain(api.agents[0]!.api_key);
       expect(Object.keys(sessionStorage).filter((k) => k.startsWith('mistral-agent-console'))).to.have.length(0);
