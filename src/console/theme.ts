@@ -41,8 +41,8 @@ export function contrast(a: string, b: string): number {
   return (hi + 0.05) / (lo + 0.05);
 }
 
-/** Text on the accent (launcher icon, send button, visitor bubbles): white or near-black, whichever reads better. */
-export const onAccent = (accent: string): string => (contrast(accent, '#ffffff') >= contrast(accent, '#111111') ? '#ffffff' : '#111111');
+/** Text on the accent (launcher icon, send button, visitor bubbles): white or black, whichever reads better (at least 4.58:1, WCAG AA, whatever the accent). */
+export const onAccent = (accent: string): string => (contrast(accent, '#ffffff') >= contrast(accent, '#000000') ? '#ffffff' : '#000000');
 
 export const isHexColor = (v: string) => /^#[0-9a-f]{6}$/i.test(v);
 

@@ -112,7 +112,7 @@ describe('<mistral-agent-console> embed', () => {
     accent.value = '#fde047';
     accent.dispatchEvent(new Event('input', { bubbles: true }));
     await el.updateComplete;
-    expect($(el, '.theme pre')!.textContent).to.contain('--mistral-chat-on-accent: #111111;');
+    expect($(el, '.theme pre')!.textContent).to.contain('--mistral-chat-on-accent: #000000;');
     const copyCss = [...el.shadowRoot!.querySelectorAll<HTMLButtonElement>('.copy')].find((b) => b.textContent!.trim() === 'Copy the CSS')!;
     copyCss.click();
     await waitUntil(() => written.length === 1);
