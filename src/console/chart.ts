@@ -18,6 +18,8 @@ export interface ChartSpec {
   series: ChartSeries[];
   /** Formats a value for the y axis and the legend. */
   format: (v: number) => string;
+  /** The legend's name for the x values. */
+  dayLabel: string;
   lang: string;
 }
 
@@ -71,7 +73,7 @@ export function drawChart(container: HTMLElement, host: Element, spec: ChartSpec
       { ...axis, size: 56, values: (_u, splits) => splits.map((s) => spec.format(s)) },
     ],
     series: [
-      { value: (_u, ts) => (ts == null ? '—' : dayFmt.format(new Date(ts * 1000))) },
+      { label: spec.dayLabel, value: (_u, ts) => (ts == null ? '—' : dayFmt.format(new Date(ts * 1000))) },
       ...spec.series.map((s) => {
         const color = s.color === 1 ? p.c1 : p.c2;
         return {

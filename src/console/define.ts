@@ -9,5 +9,14 @@ export const CONSOLE_TAG = 'mistral-agent-console';
 
 if (!customElements.get(CONSOLE_TAG)) customElements.define(CONSOLE_TAG, MistralAgentConsole);
 
+// The /console page (src/console/index.html) marks itself: it takes the browser's language and no margin.
+// Done here rather than in an inline script or style, so the page works under a strict Content-Security-Policy.
+const page = document.documentElement;
+if (page.hasAttribute('data-console-page')) {
+  if (!page.lang) page.lang = navigator.language || 'en';
+  const body = () => document.body && (document.body.style.margin = '0');
+  if (!body()) addEventListener('DOMContentLoaded', body, { once: true });
+}
+
 export { MistralAgentConsole };
 export * from './index.ts';

@@ -101,6 +101,14 @@ export default css`
   p {
     margin: 0 0 calc(var(--mistral-console-gap) * 0.75);
   }
+  .sr {
+    position: absolute;
+    width: 1px;
+    height: 1px;
+    overflow: hidden;
+    clip-path: inset(50%);
+    white-space: nowrap;
+  }
   [tabindex='-1']:focus {
     outline: none;
   }
@@ -448,7 +456,7 @@ export default css`
   }
   .theme-preview {
     display: grid;
-    grid-template-columns: minmax(0, 320px) minmax(0, 1fr);
+    grid-template-columns: minmax(0, 5fr) minmax(0, 7fr);
     gap: var(--mistral-console-gap);
     align-items: start;
   }
@@ -462,11 +470,17 @@ export default css`
     border: 0;
     padding: 0;
   }
-  .radio {
+  .scheme legend {
+    padding: 0;
+    margin-bottom: 4px;
+  }
+  .field > label.radio {
     display: flex;
     align-items: center;
     gap: 8px;
     min-height: 32px;
+    margin: 0;
+    font-weight: 400;
   }
   .preview-box {
     height: var(--mistral-console-preview-height);
@@ -619,8 +633,23 @@ export default css`
   .feedback {
     margin: 6px 0 0;
   }
+  .feedback {
+    display: flex;
+    flex-wrap: wrap;
+    align-items: center;
+    gap: 4px 8px;
+  }
+  .feedback svg {
+    width: 16px;
+    height: 16px;
+    fill: none;
+    stroke: currentColor;
+    stroke-width: 2;
+    stroke-linecap: round;
+    stroke-linejoin: round;
+  }
   .feedback .comment {
-    display: block;
+    flex-basis: 100%;
   }
 
   /* Statistics */
@@ -636,7 +665,7 @@ export default css`
     border-radius: var(--mistral-console-radius);
   }
   .figure dd {
-    font-size: 1.3em;
+    font-size: 1.2em;
     font-weight: 600;
   }
   .period {
@@ -701,6 +730,10 @@ export default css`
     border-bottom: 1px solid var(--mistral-console-border);
     text-align: end;
     white-space: nowrap;
+  }
+  thead th {
+    white-space: normal;
+    vertical-align: bottom;
   }
   th[scope='row'],
   thead th:first-child {
@@ -778,6 +811,12 @@ export default css`
     }
     .nav-item[aria-current='page'] {
       box-shadow: none;
+    }
+    .tabs {
+      flex-wrap: wrap;
+    }
+    [role='tab'] {
+      padding-inline: 10px;
     }
     .main {
       padding: var(--mistral-console-gap);

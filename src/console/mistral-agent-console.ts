@@ -507,11 +507,12 @@ export class MistralAgentConsole extends LitElement implements ConsoleContext {
     const s = this.#s;
     let panel;
     if (tab === 'settings')
-      panel = html`<h2 id="panel-h">${s.tabSettings}</h2>
+      panel = html`<h2 id="panel-h" class="sr">${s.tabSettings}</h2>
         <div class="settings">${this.#form.render(agent)}<div class="side">${this.#actions.render(agent)}</div></div>`;
-    else if (tab === 'embed') panel = html`<h2 id="panel-h">${s.embedTitle}</h2>${this.#embed.render(agent)}`;
-    else if (tab === 'conversations') panel = html`<h2 id="inbox-h" tabindex="-1">${s.tabConversations}</h2>${this.#inbox.render()}`;
-    else panel = html`<h2 id="panel-h">${s.statsTitle}</h2>${this.#stats.renderAgent(agent)}`;
+    // The tab names the panel; its heading is for the document outline (screen readers' heading navigation).
+    else if (tab === 'embed') panel = html`<h2 id="panel-h" class="sr">${s.embedTitle}</h2>${this.#embed.render(agent)}`;
+    else if (tab === 'conversations') panel = html`<h2 id="inbox-h" class="sr" tabindex="-1">${s.tabConversations}</h2>${this.#inbox.render()}`;
+    else panel = html`<h2 id="panel-h" class="sr">${s.statsTitle}</h2>${this.#stats.renderAgent(agent)}`;
     return html`
       <div class="title-row">
         <h1 id="main-h" tabindex="-1">${agent.name}</h1>

@@ -102,7 +102,12 @@ export class SupabaseSession implements OwnerSession {
 
   async signIn(email: string, password: string) {
     const client = await this.#load();
-    await client.signIn(email, password);
+    try {
+      await client.signIn(email, password);
+    } catch (e) {
+      const f = e as { status?: number; code?: string; message?: string };
+      throw new OwnerApiError(f.status ?? 0, f.code ?? 'error', f.message ?? String(e));
+    }
   }
 
   async accessToken() {

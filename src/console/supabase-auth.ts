@@ -4,16 +4,22 @@
  * side-effect free, so the bundle holds Auth alone, not the database, storage or realtime clients.
  */
 import { AuthClient, type AuthError } from '@supabase/supabase-js';
-import { OwnerApiError } from './api.ts';
 
-function toOwnerError(e: AuthError): OwnerApiError {
+/** A failed sign-in in the owner API's terms (session.ts makes it an OwnerApiError; this chunk imports nothing of the console). */
+export interface AuthFailure {
+  status: number;
+  code: string;
+  message: string;
+}
+
+function failure(e: AuthError): AuthFailure {
   const status = e.status ?? 0;
   // Supabase answers 400 invalid_credentials (older servers: "Invalid login credentials" without a code).
   if (e.code === 'invalid_credentials' || (status === 400 && /invalid login/i.test(e.message)))
-    return new OwnerApiError(401, 'invalid_credentials', e.message);
-  if (status === 429 || e.code === 'over_request_rate_limit') return new OwnerApiError(429, 'rate_limited', e.message);
-  if (!status || e.name === 'AuthRetryableFetchError') return new OwnerApiError(0, 'network', e.message);
-  return new OwnerApiError(status, e.code ?? 'error', e.message);
+    return { status: 401, code: 'invalid_credentials', message: e.message };
+  if (status === 429 || e.code === 'over_request_rate_limit') return { status: 429, code: 'rate_limited', message: e.message };
+  if (!status || e.name === 'AuthRetryableFetchError') return { status: 0, code: 'network', message: e.message };
+  return { status, code: e.code ?? 'error', message: e.message };
 }
 
 /** One Auth client per project and page (several would compete for the same stored session). */
@@ -53,7 +59,7 @@ function handle(client: InstanceType<typeof AuthClient>, onEnded: () => void) {
   return {
     async signIn(email: string, password: string) {
       const { error } = await client.signInWithPassword({ email, password });
-      if (error) throw toOwnerError(error);
+      if (error) throw failure(error);
       signedIn = true;
     },
     /** The library refreshes the session here when it is about to expire. */

@@ -147,7 +147,8 @@ describe('<mistral-agent-console> conversations', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect((window as { pwned?: boolean }).pwned).to.equal(undefined);
     const transcript = $(el, '[part=transcript]')!;
-    expect(transcript.querySelectorAll('script, img, svg, iframe, [onerror], [onload]')).to.have.length(0);
+    expect(transcript.querySelectorAll('script, img, iframe, [onerror], [onload]')).to.have.length(0);
+    expect(transcript.querySelectorAll('.transcript-messages .text svg, [part=markdown] svg, [part=sources] svg')).to.have.length(0);
     // a refused URL leaves a link without href (text only)
     for (const link of transcript.querySelectorAll('a')) expect(link.getAttribute('href') ?? 'https:').to.match(/^https?:/);
     expect(transcript.querySelector('[part=source]')!.textContent!.trim()).to.equal('evil');

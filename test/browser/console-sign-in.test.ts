@@ -24,12 +24,12 @@ describe('<mistral-agent-console> sign-in', () => {
       expect(token!.body).to.deep.equal({ email: OWNER.email, password: OWNER.password });
       const stored = Object.keys(sessionStorage).filter((k) => k.startsWith('mistral-agent-console'));
       expect(stored).to.have.length(1);
-      expect(localStorage.length).to.equal(0);
       const bearer = api.callsTo('GET', /^\/v1\/owner\/me$/)[0]!.headers.get('Authorization');
       expect(bearer).to.match(/^Bearer tok_/);
       // nothing secret in the DOM: no password field, no token
       expect($(el, 'input[type=password]')).to.equal(null);
       expect(el.shadowRoot!.innerHTML).not.to.contain(bearer!.slice(7));
+      expect(Object.values(localStorage).join()).not.to.contain(bearer!.slice(7));
       await waitUntil(() => text(el, '.nav').includes('Support'));
       expect(el.shadowRoot!.activeElement?.id).to.equal('main-h');
     });
@@ -131,8 +131,11 @@ describe('<mistral-agent-console> sign-in', () => {
       expect((grant!.body as { email: string }).email).to.equal(OWNER.email);
       expect(api.callsTo('POST', /^\/v1\/owner\/token$/)).to.have.length(0);
       const me = api.callsTo('GET', /^\/v1\/owner\/me$/)[0]!;
-      expect(api.tokens.get(me.headers.get('Authorization')!.slice(7))?.owner).to.equal(OWNER.id);
-      expect(localStorage.length).to.equal(0);
+      const token = me.headers.get('Authorization')!.slice(7);
+      expect(api.tokens.get(token)?.owner).to.equal(OWNER.id);
+      // the library keeps its session in sessionStorage (this tab), never in localStorage
+      expect(Object.values(sessionStorage).join()).to.contain(token);
+      expect(Object.values(localStorage).join()).not.to.contain(token);
     });
 
     it('shows Supabase\'s invalid credentials and rate limit plainly', async () => {

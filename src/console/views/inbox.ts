@@ -3,7 +3,7 @@
  * `next` cursor) and a transcript, rendered with the widget's own sanitizing Markdown renderer
  * (src/markdown/render.ts, loaded lazily), with its sources and feedback; a conversation can be erased.
  */
-import { html, nothing } from 'lit';
+import { html, nothing, svg } from 'lit';
 import { unsafeHTML } from 'lit/directives/unsafe-html.js';
 import type { ConversationSummary, Feedback, Source, Transcript, TranscriptMessage } from '../api.ts';
 import { fmt, plural } from '../strings.ts';
@@ -37,6 +37,12 @@ const lastText = (c: ConversationSummary): { role?: string; text: string } => {
 
 const feedbackOf = (f: Feedback | undefined): { rating: 'up' | 'down'; comment?: string | null } | null =>
   !f ? null : typeof f === 'string' ? { rating: f } : f;
+
+/** Thumbs (Lucide's, ISC licence), as the widget's feedback buttons show them. */
+const THUMB = {
+  up: svg`<path d="M7 10v12"/><path d="M15 5.88 14 10h5.83a2 2 0 0 1 1.92 2.56l-2.33 8A2 2 0 0 1 17.5 22H4a2 2 0 0 1-2-2v-8a2 2 0 0 1 2-2h2.76a2 2 0 0 0 1.79-1.11L12 2a3.13 3.13 0 0 1 3 3.88Z"/>`,
+  down: svg`<path d="M17 14V2"/><path d="M9 18.12 10 14H4.17a2 2 0 0 1-1.92-2.56l2.33-8A2 2 0 0 1 6.5 2H20a2 2 0 0 1 2 2v8a2 2 0 0 1-2 2h-2.76a2 2 0 0 0-1.79 1.11L12 22a3.13 3.13 0 0 1-3-3.88Z"/>`,
+};
 
 const short = (text: string, n = 160) => (text.length > n ? `${text.slice(0, n - 1).trimEnd()}…` : text);
 
@@ -296,7 +302,7 @@ export class Inbox {
         : nothing}
       ${fb
         ? html`<p class="feedback feedback-${fb.rating}" part="feedback">
-            <span aria-hidden="true">${fb.rating === 'up' ? '👍' : '👎'}</span> ${s[`feedback_${fb.rating}`]}
+            <svg viewBox="0 0 24 24" aria-hidden="true">${THUMB[fb.rating]}</svg> <span>${s[`feedback_${fb.rating}`]}</span>
             ${fb.comment ? html`<span class="comment" dir="auto">${fmt(s.feedbackComment, { comment: fb.comment })}</span>` : nothing}
           </p>`
         : nothing}

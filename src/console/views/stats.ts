@@ -205,7 +205,7 @@ export class Stats {
         color: d.color,
         values: filled.rows.map((r) => (r ? (r[d.key] as number | null) : def.average ? null : 0)),
       }));
-      this.#plots.set(def.id, this.#chart.drawChart(box, host, { days: filled.ts, series, format: this.#formatter(def), lang: this.ctx.uiLang }));
+      this.#plots.set(def.id, this.#chart.drawChart(box, host, { days: filled.ts, series, format: this.#formatter(def), lang: this.ctx.uiLang, dayLabel: this.ctx.s.day }));
     }
     this.#resize = new ResizeObserver(() => {
       for (const [id, p] of this.#plots) {
