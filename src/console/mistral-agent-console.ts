@@ -116,7 +116,7 @@ export class MistralAgentConsole extends LitElement implements ConsoleContext {
     secret: { state: true },
   };
 
-  /** Base URL of the mistral-agent-chat server (its owner API). Default: this page's origin (the console served at `/console`). */
+  /** Base URL of the mistral-agent-chat server (its owner API). Default: this page's origin (the `/console` page sets the server it came from). */
   endpoint = '';
 
   /** UI language (BCP 47). Default: the page's `lang`, then the browser's. Built in: `en`, `fr`. */
