@@ -1,4 +1,5 @@
 import { LitElement, html, nothing, type PropertyDeclarations, type PropertyValues } from 'lit';
+import { state } from 'lit/decorators.js';
 import { primary, resolveLang } from '../element/launcher-label.ts';
 import { OwnerApi, OwnerApiError, type Agent } from './api.ts';
 import styles from './mistral-agent-console.styles.ts';
@@ -96,7 +97,7 @@ const TAB_LABEL = {
  * @cssprop [--mistral-console-nav-width=240px] - Width of the agent list on wide screens.
  * @cssprop [--mistral-console-preview-height=520px] - Height of the live preview.
  */
-export class MistralAgentConsole extends LitElement implements ConsoleContext {
+export class MistralAgentConsole extends LitElement {
   static override styles = styles;
 
   static override properties: PropertyDeclarations = {
@@ -105,15 +106,6 @@ export class MistralAgentConsole extends LitElement implements ConsoleContext {
     theme: { reflect: true },
     widgetSrc: { attribute: 'widget-src' },
     strings: { attribute: false },
-    phase: { state: true },
-    authMode: { state: true },
-    me: { state: true },
-    agentList: { state: true },
-    agentsError: { state: true },
-    route: { state: true },
-    statusText: { state: true },
-    dialog: { state: true },
-    secret: { state: true },
   };
 
   /** Base URL of the mistral-agent-chat server (its owner API). Default: this page's origin (the `/console` page sets the server it came from). */
@@ -131,16 +123,16 @@ export class MistralAgentConsole extends LitElement implements ConsoleContext {
   /** Overrides of built-in UI strings, by key (see `src/console/strings.ts`). Property only. */
   strings: Partial<ConsoleStrings> = {};
 
-  private phase: Phase = 'starting';
-  private authMode: 'local' | 'supabase' = 'local';
-  private me: { id: string; email: string } | null = null;
-  private agentList: Agent[] = [];
+  @state() private phase: Phase = 'starting';
+  @state() private authMode: 'local' | 'supabase' = 'local';
+  @state() private me: { id: string; email: string } | null = null;
+  @state() private agentList: Agent[] = [];
   /** null: loaded; '' loading; else the failure. */
-  private agentsError: string | null = '';
-  private route: Route = { view: 'overview' };
-  private statusText = '';
-  private dialog: (ConfirmOptions & { resolve: (ok: boolean) => void }) | null = null;
-  private secret: { title: string; value: string } | null = null;
+  @state() private agentsError: string | null = '';
+  @state() private route: Route = { view: 'overview' };
+  @state() private statusText = '';
+  @state() private dialog: (ConfirmOptions & { resolve: (ok: boolean) => void }) | null = null;
+  @state() private secret: { title: string; value: string } | null = null;
 
   #api = new OwnerApi('');
   #session?: OwnerSession;
@@ -157,31 +149,63 @@ export class MistralAgentConsole extends LitElement implements ConsoleContext {
   #shownDialog: MistralAgentConsole['dialog'] = null;
   #dark = matchMedia('(prefers-color-scheme: dark)');
 
-  readonly #signIn = new SignIn(this, (email, password) => this.#signInWith(email, password));
-  readonly #form = new AgentForm(this);
-  readonly #stats = new Stats(this);
-  readonly #actions = new AgentActions(this, (id) => this.#stats.figures(id));
-  readonly #embed = new EmbedView(this);
-  readonly #inbox = new Inbox(this);
+  /** What the views see of the element (not public API: the element's own members stay private). */
+  readonly #ctx: ConsoleContext = this.#context();
 
-  // ConsoleContext
-  get api() {
-    return this.#api;
+  readonly #signIn = new SignIn(this.#ctx, (email, password) => this.#signInWith(email, password));
+  readonly #form = new AgentForm(this.#ctx);
+  readonly #stats = new Stats(this.#ctx);
+  readonly #actions = new AgentActions(this.#ctx, (id) => this.#stats.figures(id));
+  readonly #embed = new EmbedView(this.#ctx);
+  readonly #inbox = new Inbox(this.#ctx);
+
+  #context(): ConsoleContext {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const host = this;
+    return {
+      get api() {
+        return host.#api;
+      },
+      get s() {
+        return host.#s;
+      },
+      get uiLang() {
+        return host.#lang;
+      },
+      get baseUrl() {
+        return host.#baseUrl;
+      },
+      get previewScript() {
+        return host.widgetSrc || `${host.#baseUrl}/widget.js`;
+      },
+      get renderRoot() {
+        return host.renderRoot;
+      },
+      get agents() {
+        return host.agentList;
+      },
+      get updateComplete() {
+        return host.updateComplete;
+      },
+      addController: (c) => host.addController(c),
+      removeController: (c) => host.removeController(c),
+      requestUpdate: () => host.requestUpdate(),
+      announce: (text) => host.#announce(text),
+      problem: (err) => host.#problem(err),
+      confirm: (opts) => host.#confirm(opts),
+      showSecret: (title, value) => host.#showSecret(title, value),
+      copy: (text) => host.#copy(text),
+      agentChanged: (agent) => host.#agentChanged(agent),
+      agentCreated: (agent) => host.#agentCreated(agent),
+      agentDeleted: (agent) => host.#agentDeleted(agent),
+      statisticsStale: () => host.#stats.stale(),
+      openAgent: (id, tab = 'settings') => host.#go({ view: 'agent', id, tab }),
+      focusAfterRender: (selector) => host.#focusAfterRender(selector),
+    };
   }
-  get s() {
-    return this.#s;
-  }
-  get uiLang() {
-    return this.#lang;
-  }
-  get baseUrl() {
+
+  get #baseUrl() {
     return absoluteEndpoint(this.endpoint || location.origin);
-  }
-  get previewScript() {
-    return this.widgetSrc || `${this.baseUrl}/widget.js`;
-  }
-  get agents(): readonly Agent[] {
-    return this.agentList;
   }
 
   override connectedCallback() {
@@ -209,7 +233,7 @@ export class MistralAgentConsole extends LitElement implements ConsoleContext {
     this.#session = undefined;
     this.#clearData(false);
     this.phase = 'starting';
-    this.#api = new OwnerApi(this.baseUrl, () => this.#session?.accessToken() ?? Promise.resolve(null));
+    this.#api = new OwnerApi(this.#baseUrl, () => this.#session?.accessToken() ?? Promise.resolve(null));
     const api = this.#api;
     let config;
     try {
@@ -250,7 +274,7 @@ export class MistralAgentConsole extends LitElement implements ConsoleContext {
     this.#lastOwner = me.id;
     this.me = me;
     this.phase = 'ready';
-    this.focusAfterRender('#main-h');
+    this.#focusAfterRender('#main-h');
     void this.#loadAgents();
   }
 
@@ -266,7 +290,7 @@ export class MistralAgentConsole extends LitElement implements ConsoleContext {
       if (r.view === 'agent' && !list.some((a) => a.id === r.id)) this.route = { view: 'overview' };
       this.#loadForRoute();
     } catch (err) {
-      if (gen === this.#startGen) this.agentsError = this.problem(err);
+      if (gen === this.#startGen) this.agentsError = this.#problem(err);
     }
   }
 
@@ -292,8 +316,8 @@ export class MistralAgentConsole extends LitElement implements ConsoleContext {
     this.#clearData(true);
     await this.#session?.signOut();
     this.#signIn.notice = this.#s.expired;
-    this.announce(this.#s.expired);
-    this.focusAfterRender('#si-email');
+    this.#announce(this.#s.expired);
+    this.#focusAfterRender('#si-email');
   }
 
   async #signOut() {
@@ -303,12 +327,10 @@ export class MistralAgentConsole extends LitElement implements ConsoleContext {
     this.route = { view: 'overview' };
     this.phase = 'signed-out';
     this.#signIn.notice = this.#s.signedOut;
-    this.focusAfterRender('#si-h');
+    this.#focusAfterRender('#si-h');
   }
 
-  // ConsoleContext services
-
-  announce(text: string) {
+  #announce(text: string) {
     // Emptied first, so that the same words twice are said twice.
     this.statusText = '';
     clearTimeout(this.#statusTimer);
@@ -318,7 +340,7 @@ export class MistralAgentConsole extends LitElement implements ConsoleContext {
     });
   }
 
-  problem(err: unknown): string | null {
+  #problem(err: unknown): string | null {
     const s = this.#s;
     if (!(err instanceof OwnerApiError)) return fmt(s.e_default, { code: err instanceof Error ? err.name : 'error' });
     if (err.status === 401 && err.code !== 'invalid_credentials') {
@@ -339,37 +361,37 @@ export class MistralAgentConsole extends LitElement implements ConsoleContext {
     }
   }
 
-  confirm(opts: ConfirmOptions): Promise<boolean> {
+  #confirm(opts: ConfirmOptions): Promise<boolean> {
     this.dialog?.resolve(false);
     this.#dialogReturn = this.#activeElement();
     return new Promise((resolve) => (this.dialog = { ...opts, resolve }));
   }
 
-  showSecret(title: string, value: string) {
+  #showSecret(title: string, value: string) {
     this.#dialogReturn = this.#activeElement();
     this.secret = { title, value };
   }
 
-  async copy(text: string) {
+  async #copy(text: string) {
     try {
       await navigator.clipboard.writeText(text);
-      this.announce(this.#s.copied);
+      this.#announce(this.#s.copied);
     } catch {
-      this.announce(this.#s.copyFailed);
+      this.#announce(this.#s.copyFailed);
     }
   }
 
-  agentChanged(agent: Agent) {
+  #agentChanged(agent: Agent) {
     this.agentList = this.agentList.map((a) => (a.id === agent.id ? agent : a));
   }
 
-  agentCreated(agent: Agent) {
+  #agentCreated(agent: Agent) {
     this.agentList = [...this.agentList, agent];
     this.#stats.stale();
     this.#go({ view: 'agent', id: agent.id, tab: 'embed' });
   }
 
-  agentDeleted(agent: Agent) {
+  #agentDeleted(agent: Agent) {
     this.agentList = this.agentList.filter((a) => a.id !== agent.id);
     this.#form.reset();
     this.#inbox.reset();
@@ -377,15 +399,7 @@ export class MistralAgentConsole extends LitElement implements ConsoleContext {
     this.#go({ view: 'overview' });
   }
 
-  statisticsStale() {
-    this.#stats.stale();
-  }
-
-  openAgent(id: string, tab: AgentTab = 'settings') {
-    this.#go({ view: 'agent', id, tab });
-  }
-
-  focusAfterRender(selector: string) {
+  #focusAfterRender(selector: string) {
     this.#focus = selector;
     this.requestUpdate();
   }
@@ -398,7 +412,7 @@ export class MistralAgentConsole extends LitElement implements ConsoleContext {
 
   #go(route: Route, focus = '#main-h') {
     this.route = route;
-    this.focusAfterRender(focus);
+    this.#focusAfterRender(focus);
     this.#loadForRoute();
   }
 
@@ -465,7 +479,7 @@ export class MistralAgentConsole extends LitElement implements ConsoleContext {
     const back = this.#dialogReturn;
     this.#dialogReturn = null;
     if (back?.isConnected) back.focus();
-    else this.focusAfterRender('#main-h');
+    else this.#focusAfterRender('#main-h');
   }
 
   #onTabKey(e: KeyboardEvent, agent: Agent, tab: AgentTab) {
@@ -587,7 +601,7 @@ export class MistralAgentConsole extends LitElement implements ConsoleContext {
               <label for="secret-value">${s.secretLabel}</label>
               <input id="secret-value" class="mono" readonly .value=${secret.value} @focus=${(e: Event) => (e.target as HTMLInputElement).select()} />
               <div class="actions">
-                <button type="button" part="button copy-button" class="copy" @click=${() => this.copy(secret.value)}>${s.copySecret}</button>
+                <button type="button" part="button copy-button" class="copy" @click=${() => this.#copy(secret.value)}>${s.copySecret}</button>
                 <button value="done" part="button primary-button" class="primary">${s.secretDone}</button>
               </div>
             </form>`
@@ -603,7 +617,7 @@ export class MistralAgentConsole extends LitElement implements ConsoleContext {
     else if (this.phase === 'unreachable')
       body = html`<main class="sign-in" part="main" aria-labelledby="main-h">
         <h1 id="main-h" tabindex="-1">${s.consoleTitle}</h1>
-        <p class="alert" role="alert" part="error">${fmt(s.configError, { endpoint: this.baseUrl })}</p>
+        <p class="alert" role="alert" part="error">${fmt(s.configError, { endpoint: this.#baseUrl })}</p>
         <button type="button" part="button" @click=${() => void this.#start()}>${s.retry}</button>
       </main>`;
     else
