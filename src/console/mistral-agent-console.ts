@@ -569,7 +569,10 @@ export class MistralAgentConsole extends LitElement {
       <div class="layout">
         ${this.#nav()}
         <main part="main" class="main" aria-labelledby="main-h">
-          ${this.agentsError ? html`<p class="alert" role="alert" part="error">${this.agentsError}</p>` : nothing}
+          ${this.agentsError
+            ? html`<p class="alert" role="alert" part="error">${this.agentsError}</p>
+                <button type="button" part="button" class="retry" @click=${() => void this.#loadAgents()}>${s.retry}</button>`
+            : nothing}
           ${this.agentsError === '' && !this.agentList.length ? html`<p class="loading" role="status">${s.loading}</p>` : this.#mainContent()}
         </main>
       </div>`;

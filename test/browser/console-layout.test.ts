@@ -68,6 +68,31 @@ describe('<mistral-agent-console> in French and on a phone', () => {
     }
   });
 
+  it('passes axe in the dark theme in the states the other suites check in light: sign-in errors, overview, dialogs', async () => {
+    const a = api.addAgent({ name: 'Support' });
+    api.addConversation(a.id, ['Hi', 'Hello'], new Date());
+    const el = await mount({ theme: 'dark' });
+    await submitSignIn(el, '', '');
+    await find(el, '#si-email-e');
+    await expect(el).to.be.accessible();
+    await submitSignIn(el, 'ada@example.com', 'wrong');
+    await find(el, '.sign-in [role=alert]');
+    await expect(el).to.be.accessible();
+    await submitSignIn(el);
+    await find(el, '.overview');
+    await expect(el).to.be.accessible();
+    await openAgent(el, a.id, 'settings');
+    (await find<HTMLButtonElement>(el, 'button.delete')).click();
+    await find(el, '#confirm[open]');
+    await frames();
+    await expect(el).to.be.accessible();
+    await answerDialog(el, 'cancel');
+    $<HTMLButtonElement>(el, 'button.secret')!.click();
+    await find(el, '#secret[open]');
+    await frames();
+    await expect(el).to.be.accessible();
+  });
+
   it('is usable at 390 px wide: nothing overflows, the agent list sits above the page, every tab passes axe', async () => {
     await setViewport({ width: 390, height: 844 });
     const a = api.addAgent({ name: 'A support agent with a rather long name', allowed_origins: ['https://shop.example.com'] });

@@ -88,10 +88,9 @@ describe('<mistral-agent-console> sign-in', () => {
       expect(Object.keys(sessionStorage).filter((k) => k.startsWith('mistral-agent-console'))).to.have.length(0);
       expect(el.shadowRoot!.activeElement?.id).to.equal('si-email');
       await expect(el).to.be.accessible();
-      // signing in again returns to work
-      const { submitSignIn: again } = await import('./console-helpers.ts');
-      await again(el);
-      await find(el, '.nav');
+      // signing in again returns to where the owner was
+      await submitSignIn(el);
+      await find(el, '#tab-conversations[aria-selected=true]');
     });
 
     it('signs out: back to the sign-in form, token forgotten', async () => {
@@ -101,6 +100,33 @@ describe('<mistral-agent-console> sign-in', () => {
       expect(text(el, '.notice')).to.equal('You are signed out.');
       expect(Object.keys(sessionStorage).filter((k) => k.startsWith('mistral-agent-console'))).to.have.length(0);
       expect(el.shadowRoot!.activeElement?.id).to.equal('si-h');
+    });
+
+    it('keeps an edit in progress across an expired session, for the same owner', async () => {
+      const el = await signedIn();
+      (await find<HTMLButtonElement>(el, '.nav [data-agent]')).click();
+      const name = await find<HTMLInputElement>(el, '#f-name');
+      name.value = 'Renamed while the token expired';
+      name.dispatchEvent(new Event('input'));
+      api.expireTokens();
+      $<HTMLButtonElement>(el, '.agent-form button[type=submit]')!.click();
+      await find(el, '.sign-in .notice');
+      await submitSignIn(el);
+      const again = await find<HTMLInputElement>(el, '#f-name');
+      expect(again.value).to.equal('Renamed while the token expired');
+      $<HTMLButtonElement>(el, '.agent-form button[type=submit]')!.click();
+      await waitUntil(() => api.agents[0]!.name === 'Renamed while the token expired');
+    });
+
+    it('offers to retry when the agents cannot be read', async () => {
+      api.once('GET', /^\/v1\/owner\/agents$/, () => Promise.reject(new TypeError('Failed to fetch')));
+      const el = await mount();
+      await submitSignIn(el);
+      const alert = await find(el, '.main [role=alert]');
+      expect(alert.textContent).to.equal('The server could not be reached. Check your connection and try again.');
+      $<HTMLButtonElement>(el, '.main button.retry')!.click();
+      await waitUntil(() => text(el, '.nav').includes('Support'));
+      expect($(el, '.main [role=alert]')).to.equal(null);
     });
 
     it('says plainly when the server cannot be reached, and retries', async () => {
