@@ -430,6 +430,7 @@ export class MistralAgentConsole extends LitElement {
   protected override updated(changed: PropertyValues<this>) {
     // First render, or another server: (re)start. #start bumps #startGen at once.
     if (changed.has('endpoint') || this.#startGen === 0) void this.#start();
+    else if (changed.has('widgetSrc')) this.#loadForRoute();
     // Dialogs: open the one with content, as modal (focus inside, Escape closes).
     const confirmDialog = this.renderRoot.querySelector<HTMLDialogElement>('#confirm');
     if (this.dialog && confirmDialog && !confirmDialog.open) {
@@ -456,6 +457,7 @@ export class MistralAgentConsole extends LitElement {
     else if (r.view === 'agent' && this.agentList.some((a) => a.id === r.id)) {
       if (r.tab === 'conversations') this.#inbox.show(r.id);
       else if (r.tab === 'statistics') this.#stats.showAgent(r.id);
+      else if (r.tab === 'embed') this.#embed.prepare();
     }
   }
 

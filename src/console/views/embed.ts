@@ -71,7 +71,8 @@ export class EmbedView {
 
   constructor(private readonly ctx: ConsoleContext) {}
 
-  #ensureWidget() {
+  /** Loads the widget for the preview (once per script URL); called when the tab is shown. */
+  prepare() {
     const src = this.ctx.previewScript;
     if (this.#widgetSrc === src && this.#widget !== 'idle') return;
     this.#widgetSrc = src;
@@ -110,7 +111,6 @@ export class EmbedView {
     const s = this.ctx.s;
     const t = this.theme;
     const base = this.ctx.baseUrl;
-    this.#ensureWidget();
     const css = themeCss(t);
     const refused = !originAllowed(location.origin, agent.allowed_origins);
     return html`
