@@ -32,6 +32,9 @@ describe('<mistral-agent-console> sign-in', () => {
       expect(Object.values(localStorage).join()).not.to.contain(bearer!.slice(7));
       await waitUntil(() => text(el, '.nav').includes('Support'));
       expect(el.shadowRoot!.activeElement?.id).to.equal('main-h');
+      // local auth never downloads Supabase Auth (this file's Supabase tests run later in the same page)
+      const loaded = performance.getEntriesByType('resource').map((r) => r.name);
+      expect(loaded.filter((u) => /supabase/.test(u))).to.deep.equal([]);
     });
 
     it('says "wrong email or password" for a 401 invalid_credentials, empties the password and keeps the email', async () => {
