@@ -4,9 +4,9 @@
 //   dist/console/assets/mistral-agent-console-*.js   the element, Lit and everything else included, and on demand
 //   dist/console/assets/*-*.js                uPlot (statistics), the widget's markdown renderer (transcripts),
 //                                             Supabase Auth (Supabase sign-in only), by relative URLs (hashed: immutable)
-//   dist/console.js, dist/chunks/console-*.js for bundlers (`import 'mistral-agent-chat/console'`): the element package's
-//                                             dependencies (lit, marked, dompurify) stay imports; uPlot and Supabase Auth,
-//                                             which it does not depend on, are bundled into lazy chunks
+//   dist/console.js, dist/chunks/console-*.js for bundlers (`import 'mistral-agent-chat/console'`), minified: the element
+//                                             package's dependencies (lit, marked, dompurify) stay imports; uPlot and Supabase
+//                                             Auth, which it does not depend on, are bundled into lazy chunks
 //   dist/console.d.ts                         its types (dist/types/console/, emitted by tsconfig.build.json)
 //   dist/console-stats.json                   bytes per module per chunk, for scripts/size.js (not served)
 // The live preview loads the widget from the server's /widget.js at run time: nothing of the widget is bundled.
@@ -94,12 +94,14 @@ export async function buildConsole({ root, dist, target }) {
   // Relative: the server redirects /console to /console/, and a proxy may mount it under a path.
   writeFileSync(join(dist, 'console/index.html'), html.replace(placeholder, `src="./${entry.fileName.slice('console/'.length)}"`));
 
-  // For bundlers: readable ESM beside dist/index.js, the element package's dependencies left as imports.
+  // For bundlers: ESM beside dist/index.js, the element package's dependencies left as imports. Minified, unlike
+  // dist/index.js: it carries uPlot and Supabase Auth, which the element package does not depend on, and the front
+  // end's install stays within its 6 MiB (test/node/packages.test.ts); the readable source is src/console/.
   await build(
     config(root, dist, target, [stats(root, recorded)], {
-      minify: false,
+      minify: 'oxc',
       external: EXTERNAL,
-      output: { entryFileNames: 'console.js', chunkFileNames: 'chunks/console-[name]-[hash].js' },
+      output: { minify: true, comments: false, entryFileNames: 'console.js', chunkFileNames: 'chunks/console-[name]-[hash].js' },
     }),
   );
   writeFileSync(join(dist, 'console.d.ts'), "export * from './types/console/define.js';\n");
