@@ -6,7 +6,7 @@
 export interface ThemeChoice {
   /** `#rrggbb` */
   accent: string;
-  /** Panel corner radius in px; bubbles and controls follow in the widget's default proportions (16/14/10). */
+  /** Corner radius in px: the widget derives every other radius from it (bubbles, controls, code, suggestions). */
   radius: number;
   font: FontKey;
   scheme: 'auto' | 'light' | 'dark';
@@ -54,8 +54,6 @@ export function themeProperties(t: ThemeChoice): Record<string, string> {
     '--mistral-chat-accent': accent,
     '--mistral-chat-on-accent': onAccent(accent),
     '--mistral-chat-radius': `${r}px`,
-    '--mistral-chat-bubble-radius': `${Math.round((r * 14) / 16)}px`,
-    '--mistral-chat-control-radius': `${Math.round((r * 10) / 16)}px`,
     '--mistral-chat-font': FONTS[t.font] ?? FONTS.system,
   };
 }

@@ -97,8 +97,6 @@ describe('<mistral-agent-console> embed', () => {
         '  --mistral-chat-accent: #0f766e;\n' +
         '  --mistral-chat-on-accent: #ffffff;\n' +
         '  --mistral-chat-radius: 4px;\n' +
-        '  --mistral-chat-bubble-radius: 4px;\n' +
-        '  --mistral-chat-control-radius: 3px;\n' +
         "  --mistral-chat-font: Georgia, Cambria, 'Times New Roman', serif;\n" +
         '}\n',
     );
@@ -106,6 +104,10 @@ describe('<mistral-agent-console> embed', () => {
     const style = getComputedStyle(chat);
     expect(style.getPropertyValue('--mistral-chat-accent').trim()).to.equal('#0f766e');
     expect(style.getPropertyValue('--mistral-chat-radius').trim()).to.equal('4px');
+    // the widget derives its other radii from that one
+    await waitUntil(() => customElements.get('mistral-agent-chat'), 'the widget defined', { timeout: 8000 });
+    await waitUntil(() => chat.shadowRoot?.querySelector('[part~=input]'), 'the preview rendered', { timeout: 8000 });
+    expect(getComputedStyle(chat.shadowRoot!.querySelector('[part~=input]')!).borderTopLeftRadius).to.equal('2.5px');
     expect(chat.getAttribute('theme')).to.equal('dark');
     expect($(el, '#script-0')!.textContent).to.contain(`api-key="${a.api_key}" theme="dark"`);
     // a light accent gets dark text on it
