@@ -24,7 +24,7 @@ export default defineConfig([
     },
   },
   {
-    files: ['src/element/**/*.ts'],
+    files: ['src/element/**/*.ts', 'src/console/**/*.ts'],
     extends: [lit.configs['flat/recommended'], wc.configs['flat/recommended']],
   },
 ]);

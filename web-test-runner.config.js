@@ -17,6 +17,15 @@ export default {
       },
     }),
   ],
-  plugins: [esbuildPlugin({ ts: true, tsconfig: './tsconfig.json' })],
+  plugins: [
+    esbuildPlugin({ ts: true, tsconfig: './tsconfig.json' }),
+    // `import css from 'x.css?inline'` (the console's uPlot stylesheet), as Vite does in the build.
+    {
+      name: 'css-inline',
+      resolveMimeType: (ctx) => (ctx.path.endsWith('.css') && ctx.URL.searchParams.has('inline') ? 'js' : undefined),
+      transform: (ctx) =>
+        ctx.path.endsWith('.css') && ctx.URL.searchParams.has('inline') ? { body: `export default ${JSON.stringify(ctx.body)};` } : undefined,
+    },
+  ],
   testFramework: { config: { timeout: 10000 } },
 };

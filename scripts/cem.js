@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Custom Elements Manifest from the element's JSDoc (src/element/**/*.ts).
+// Custom Elements Manifest from the elements' JSDoc: src/element/**/*.ts (the widget), and the console's element and
+// its registration (src/console/mistral-agent-console.ts, define.ts; its views and modules are internal).
 //   node scripts/cem.js           regenerate custom-elements.json (committed)
 //   node scripts/cem.js --check   exit 1 when the committed custom-elements.json is stale (CI)
 // The analyzer rewrites package.json's "customElements" field to its --outdir unless told not to, and
@@ -23,7 +24,7 @@ try {
   const outdir = check ? relative(root, tmp) || '.' : '.';
   const res = spawnSync(
     process.execPath,
-    [cem, 'analyze', '--litelement', '--globs', 'src/element/**/*.ts', '--exclude', 'src/**/*.test.ts', '--outdir', outdir, '--config', config, '--quiet'],
+    [cem, 'analyze', '--litelement', '--globs', 'src/element/**/*.ts', 'src/console/mistral-agent-console.ts', 'src/console/define.ts', '--exclude', 'src/**/*.test.ts', '--outdir', outdir, '--config', config, '--quiet'],
     { cwd: root, stdio: 'inherit' },
   );
   if (res.status !== 0) process.exit(res.status ?? 1);

@@ -6,6 +6,7 @@
 //   node scripts/size.js --json          the same figures as JSON (bench/run.ts reads bundle.*)
 //   node scripts/size.js --set-budget    write size-budget.json = measured + 2 %
 //   node scripts/size.js --stamp         write the measured figures into the docs that quote them (below)
+//   node scripts/size.js --set-console-budget   write size-budget.json's "console" = measured + 2 % (the widget's stays)
 // The README and the demo page quote figures between markers, `<!-- size:initial_gz -->1.7 KB<!-- /size -->`:
 // every run checks that they match this build (exit 1 when stale, like an over-budget bundle), --stamp rewrites them.
 // Initial = dist/mistral-agent-chat.js + its static imports (the launcher-first loader alone); total =
@@ -46,7 +47,7 @@ function measure(file) {
 
 const files = readdirSync(dist, { recursive: true })
   .map((f) => String(f).replaceAll('\\', '/'))
-  .filter((f) => f !== 'stats.json' && !/\.(br|gz)$/.test(f) && statSync(join(dist, f)).isFile())
+  .filter((f) => !/(^|-)stats\.json$/.test(f) && !/\.(br|gz)$/.test(f) && statSync(join(dist, f)).isFile())
   .sort();
 
 /** @type {Record<string, {imports: string[], dynamicImports: string[], modules: Record<string, {rendered: number, min_gz: number}>}>} */
@@ -161,6 +162,45 @@ if (args.has('--stamp')) {
   process.exit(0);
 }
 
+// The owner console (scripts/build-console.js): its own bundle and budget, never part of the widget's. Initial = the
+// /console page's entry (dist/console/assets/mistral-agent-console-*.js) and its static imports; total = + its lazy
+// chunks (uPlot, the markdown renderer, Supabase Auth), from dist/console-stats.json.
+let consoleBundle = null;
+const consoleStatsFile = join(dist, 'console-stats.json');
+if (existsSync(consoleStatsFile)) {
+  Object.assign(stats, JSON.parse(readFileSync(consoleStatsFile, 'utf8')));
+  const entry = Object.keys(stats).find((f) => /^console\/assets\/mistral-agent-console-[\w-]+\.js$/.test(f));
+  if (!entry) throw new Error('size: dist/console-stats.json names no console page entry');
+  const initialC = closure(entry, { dynamic: false });
+  const totalC = closure(entry, { dynamic: true });
+  consoleBundle = {
+    entry: `dist/${entry}`,
+    initial_files: initialC,
+    total_files: totalC,
+    initial_gz: sum(initialC, 'gz'),
+    total_gz: sum(totalC, 'gz'),
+    lazy_gz: Object.fromEntries(totalC.filter((f) => !initialC.includes(f)).map((f) => [f, measure(f).gz])),
+    // the widget's element, loader or protocol client (its pure helpers, such as the language pick, may be shared)
+    widget_modules: [...new Set(totalC.flatMap((f) => Object.keys(stats[f].modules)))].filter((id) =>
+      /^src\/(element\/(mistral-agent-chat|chat-controller)|client\/|widget)/.test(id),
+    ),
+  };
+}
+
+if (args.has('--set-console-budget')) {
+  if (!consoleBundle) throw new Error('size: dist/ has no console build');
+  const b = readBudget();
+  b.console = {
+    ...b.console,
+    initial_gz: Math.ceil(consoleBundle.initial_gz * 1.02),
+    total_gz: Math.ceil(consoleBundle.total_gz * 1.02),
+    measured: { initial_gz: consoleBundle.initial_gz, total_gz: consoleBundle.total_gz, date: new Date().toISOString().slice(0, 10) },
+  };
+  writeFileSync(budgetFile, JSON.stringify(b, null, 2) + '\n');
+  console.log(`size-budget.json console: initial_gz ${b.console.initial_gz}, total_gz ${b.console.total_gz} (measured + 2 %)`);
+  process.exit(0);
+}
+
 if (args.has('--set-budget')) {
   const budget = {
     initial_gz: Math.ceil(bundle.initial_gz * 1.02),
@@ -174,9 +214,17 @@ if (args.has('--set-budget')) {
 
 const budget = readBudget();
 const over = ['initial_gz', 'total_gz'].filter((k) => typeof budget[k] === 'number' && bundle[k] > budget[k]);
+if (consoleBundle) {
+  for (const k of ['initial_gz', 'total_gz'])
+    if (typeof budget.console?.[k] === 'number' && consoleBundle[k] > budget.console[k]) over.push(`console.${k}`);
+  // The console never bundles the widget (its preview loads /widget.js from the server).
+  if (consoleBundle.widget_modules.length) over.push(`console bundles widget code: ${consoleBundle.widget_modules.join(', ')}`);
+}
 
 if (args.has('--json')) {
-  console.log(JSON.stringify({ files: files.map(measure), bundle, budget, over_budget: over, stale_figures: stale }, null, 2));
+  console.log(
+    JSON.stringify({ files: files.map(measure), bundle, console: consoleBundle, budget, over_budget: over, stale_figures: stale }, null, 2),
+  );
 } else {
   const kb = (n) => `${(n / 1024).toFixed(1)} KB`.padStart(9);
   console.log(`${'file'.padEnd(52)}${'raw'.padStart(9)}${'gzip'.padStart(9)}${'brotli'.padStart(9)}`);
@@ -198,7 +246,17 @@ if (args.has('--json')) {
   );
   console.log(`  ${'module'.padEnd(22)}${'initial'.padStart(10)}${'lazy'.padStart(10)}`);
   for (const n of names) console.log(`  ${n.padEnd(22)}${kb(initial[n]?.gz_est ?? 0)} ${kb(lazy[n]?.gz_est ?? 0)}`);
-  for (const k of over) console.error(`\nOVER BUDGET: ${k} ${bundle[k]} B > ${budget[k]} B (size-budget.json)`);
+  if (consoleBundle) {
+    console.log(`\nowner console (${consoleBundle.entry}), its own budget`);
+    console.log(`  initial  ${kb(consoleBundle.initial_gz)} gzip   budget ${budget.console?.initial_gz ?? '—'} B   (${consoleBundle.initial_files.join(', ')})`);
+    console.log(`  total    ${kb(consoleBundle.total_gz)} gzip   budget ${budget.console?.total_gz ?? '—'} B`);
+    for (const [f, gz] of Object.entries(consoleBundle.lazy_gz)) console.log(`    lazy ${f.padEnd(48)}${kb(gz)}`);
+  }
+  for (const k of over) {
+    const inConsole = k.startsWith('console.');
+    const [scope, key, limit] = inConsole ? [consoleBundle, k.slice(8), budget.console?.[k.slice(8)]] : [bundle, k, budget[k]];
+    console.error(scope && key in scope ? `\nOVER BUDGET: ${k} ${scope[key]} B > ${limit} B (size-budget.json)` : `\nSIZE CHECK FAILED: ${k}`);
+  }
   for (const s of stale) console.error(`\nSTALE FIGURE: ${s}; run \`npm run size -- --stamp\``);
 }
 process.exit(over.length || (stale.length && !args.has('--json')) ? 1 : 0);
