@@ -269,7 +269,7 @@ export function storeSuite(name: string, makeStore: () => Promise<StoreFixture>,
             completionTokens: 1,
             responseTimeMs: 1,
           }),
-          undefined,
+          /sources|check|p_sources/,
           JSON.stringify(bad),
         );
       }
