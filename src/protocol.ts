@@ -72,7 +72,7 @@ export interface ErrorEventData {
 }
 /**
  * `sources`: zero or more times before `done`, the sources the reply cites. Each event carries sources not
- * sent before in this reply; a client merges them by `id` (an id seen again replaces the earlier entry).
+ * sent before in this reply (ids are unique within a reply; a client ignores an id it already has).
  */
 export interface SourcesEvent {
   sources: Source[];
