@@ -161,6 +161,10 @@ describe('library commands', () => {
       const [doc] = await c.listDocuments(l.id);
       assert.equal(doc?.process_status, undefined);
       assert.equal(documentState(doc!), 'processing');
+      const status = await c.documentStatus(l.id, doc!.id);
+      assert.equal(status.document_id, doc!.id);
+      assert.equal(documentState(status), 'processing');
+      await assert.rejects(c.documentStatus('nope', doc!.id), /no Mistral library with id nope/);
     } finally {
       await legacy.close();
     }
