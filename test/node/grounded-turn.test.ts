@@ -238,6 +238,32 @@ describe('a turn with a Mistral agent', () => {
     assert.deepEqual(last?.sources, [{ id: '1', title: 'Early doc' }]);
   });
 
+  it('relays and stores a source id once even if an upstream repeats it', async () => {
+    const { apiKey } = await groundedAgent();
+    const base = loadConfig({});
+    const pending: Promise<unknown>[] = [];
+    const { app } = createApp({
+      store,
+      config: base,
+      log: memoryLogger(),
+      waitUntil: (p) => void pending.push(p),
+      upstream: {
+        kind: 'mistral',
+        async *stream() {
+          yield 'Text';
+          yield { type: 'source', source: { id: '1', title: 'A' } };
+          yield { type: 'source', source: { id: '1', title: 'A again' } };
+          return { finishReason: 'stop', promptTokens: 1, completionTokens: 1 };
+        },
+      },
+    });
+    const sessionId = session();
+    const events = await sseEvents(await chat(app, apiKey, { session_id: sessionId, message: 'x' }));
+    assert.deepEqual(events.filter((e) => e.event === 'sources').map((e) => e.data), [{ sources: [{ id: '1', title: 'A' }] }]);
+    await Promise.allSettled(pending);
+    assert.deepEqual((await rows(sessionId)).at(-1)?.sources, [{ id: '1', title: 'A' }]);
+  });
+
   it('works as before for an agent without mistral_agent_id: chat completions, no sources', async () => {
     const { apiKey } = await groundedAgent(null);
     const { app } = makeApp();

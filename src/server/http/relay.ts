@@ -97,7 +97,11 @@ async function pump(
       if (step.done) return { text, sources, lastTokenAt, result: step.value, error: null };
       const item = step.value;
       if (typeof item !== 'string') {
-        if (item.type === 'source') sources.push(item.source);
+        if (item.type === 'source') {
+          // Ids are unique within a reply (the protocol says so, and end_turn refuses a list that repeats one).
+          if (sources.some((s) => s.id === item.source.id)) continue;
+          sources.push(item.source);
+        }
         await sendEvent(item);
         continue;
       }
