@@ -19,6 +19,7 @@ import { buildDocsIndex, loadDocsIndex, repositoryUrl } from '../../src/server/u
 import { excerpt, plainSnippet, slugger, splitSections } from '../../src/server/upstream/docs-sections.ts';
 import { createMistralUpstream } from '../../src/server/upstream/mistral.ts';
 import { createOfflineDemoUpstream } from '../../src/server/upstream/offline-demo.ts';
+import { offlineDemoReply } from '../../src/server/upstream/offline-demo-replies.ts';
 import type { Upstream, UpstreamRequest } from '../../src/server/upstream/upstream.ts';
 import { startMistralStandIn, type MistralStandIn } from '../helpers/mistral-stand-in.ts';
 import { migratedPglite } from '../helpers/pglite.ts';
@@ -148,7 +149,7 @@ describe('the offline demo model, grounded', () => {
     assert.deepEqual(r.activity, ['document_library:started', 'document_library:done']);
     assert.match(r.text, /^From \*\*deploy-supabase\.md — /);
     assert.match(r.text, /supabase functions deploy/);
-    assert.match(r.text, /Offline demo/);
+    assert.match(r.text, /Offline demo model/);
     assert.ok(r.sources.length >= 1 && r.sources.length <= 3);
     assert.ok(r.sources.every((s, i) => s.id === String(i + 1) && s.title.includes(' — ') && s.snippet));
     assert.equal(r.result.finishReason, 'stop');
@@ -172,11 +173,19 @@ describe('the offline demo model, grounded', () => {
     assert.equal(r.sources[0]?.url, 'https://github.com/acme/widget#theming--colours-css-');
   });
 
-  it('says it found nothing, and cites nothing, for a question beside the docs', async () => {
+  it('searches, then answers a question beside the docs with the chat demo’s reply, citing nothing', async () => {
     const r = await drain(createOfflineDemoUpstream({ chunkDelayMs: 0 }), grounded('What is the weather in Paris today?'));
-    assert.match(r.text, /found nothing/);
-    assert.match(r.text, /\*\*Quick start\*\*/, 'suggests what to ask');
+    assert.deepEqual(r.activity, ['document_library:started', 'document_library:done']);
+    assert.equal(r.text, offlineDemoReply('What is the weather in Paris today?'));
     assert.deepEqual(r.sources, []);
+  });
+
+  it('answers the demo page’s “show me what the chat renders” asks with the chat demo’s replies, without a search', async () => {
+    for (const ask of ['Write a haiku about PostgreSQL', 'Show me a JavaScript snippet', 'Compare the databases in a table', 'What can you do?', 'Bonjour !']) {
+      const r = await drain(createOfflineDemoUpstream({ chunkDelayMs: 0 }), grounded(ask));
+      assert.equal(r.text, offlineDemoReply(ask), ask);
+      assert.deepEqual([r.activity, r.sources], [[], []], ask);
+    }
   });
 
   it('still answers agents without a mistral_agent_id with the chat-completions demo', async () => {

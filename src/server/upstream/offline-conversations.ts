@@ -1,10 +1,12 @@
 /**
  * The offline demo model's Conversations API: `POST …/v1/conversations` answered in process, in Mistral's
- * streaming wire format (conversations-wire.ts), for any agent id. It grounds every answer on this
+ * streaming wire format (conversations-wire.ts), for any agent id. Questions are grounded on this
  * project's own README and docs: a document_library-like search (docs-index.ts) runs first, the answer is
  * an excerpt of the best section, and each matching section is cited as a `tool_reference` chunk, so
- * `npm start` with no key shows real sources. It goes through the same upstream code as Mistral's replies
- * (parsing, sources checks, time limits, abort).
+ * `npm start` with no key shows real sources. The asks that show what the chat renders (a table, code, a
+ * haiku, Markdown, small talk: the demo page's suggested questions) get the chat demo's canned replies
+ * (offline-demo-replies.ts), as does a question the docs do not cover. It goes through the same upstream
+ * code as Mistral's replies (parsing, sources checks, time limits, abort).
  */
 import { loadDocsIndex, type DocHit, type DocsIndex } from './docs-index.ts';
 import { excerpt, plainSnippet } from './docs-sections.ts';
@@ -15,6 +17,7 @@ import {
   lastUserInput,
   type ConversationStep,
 } from './conversations-wire.ts';
+import { demoIntent, offlineDemoReply, type DemoIntent } from './offline-demo-replies.ts';
 import { timedStream } from './timed-stream.ts';
 import { estimateTokens, EVENT_STREAM_HEADERS } from './wire-format.ts';
 
@@ -37,35 +40,43 @@ const OFFLINE_NOTE =
 /** How a section is named in a source: `README — Security`, `deploy-supabase.md — 5. Deploy the function`. */
 export const sourceTitle = (hit: DocHit) => `${hit.section.file.replace(/^docs\//, '').replace(/^README\.md$/, 'README')} — ${hit.section.title}`;
 
+/** Asks answered with a canned reply that shows what the chat renders, without searching the docs. */
+const SHOWCASE: ReadonlySet<DemoIntent> = new Set(['markdown', 'table', 'haiku', 'code', 'password', 'books', 'summary', 'help', 'greeting', 'thanks']);
+/** …unless they are a question (`How do I deploy the Edge Function?` says "function", yet asks the docs). */
+const TOPICAL: ReadonlySet<DemoIntent> = new Set(['code', 'table', 'password', 'summary']);
+const QUESTION = /^\s*(how|what|where|why|which|when|who|can|could|does|do|is|are|should|comment|pourquoi|quel|quelle|où|est-ce)\b/i;
+
+/** Whether the chat demo's canned reply answers `question` better than the docs. */
+function showcase(question: string): boolean {
+  const intent = demoIntent(question);
+  return SHOWCASE.has(intent) && !(TOPICAL.has(intent) && QUESTION.test(question));
+}
+
 /** What the demo model answers to `question`, as Conversations steps (started … done). */
 export function groundedSteps(question: string, docs: DocsIndex, inputs: unknown): ConversationStep[] {
   const query = question.replace(/\s+/g, ' ').trim().slice(0, 500);
-  const hits = query ? docs.search(query, 3) : [];
-  const steps: ConversationStep[] = [
-    { type: 'started' },
+  const steps: ConversationStep[] = [{ type: 'started' }];
+  const canned = () => {
+    const text = offlineDemoReply(question);
+    steps.push({ type: 'text', text }, { type: 'done', usage: conversationUsage(inputs, text) });
+    return steps;
+  };
+  if (!query || showcase(question)) return canned();
+  steps.push(
     { type: 'tool', name: 'document_library', state: 'started', arguments: JSON.stringify({ query }) },
     { type: 'tool', name: 'document_library', state: 'done', info: {} },
-  ];
-  let text: string;
-  if (hits.length === 0) {
-    const topics = [...new Set(docs.sections.filter((s) => s.file === 'README.md').map((s) => s.heading))].slice(1, 9);
-    text =
-      '## Offline demo\n\nI found nothing about that in this project’s documentation.' +
-      (topics.length ? ` Ask me about: ${topics.map((t) => `**${t}**`).join(', ')}.` : '') +
-      `\n\n${OFFLINE_NOTE}`;
-    steps.push({ type: 'text', text });
-  } else {
-    const [best] = hits as [DocHit, ...DocHit[]];
-    const body = excerpt(best.section.body, 700, best.fileUrl, best.terms);
-    text = `From **${sourceTitle(best)}**:\n\n${body}\n\n`;
-    steps.push({ type: 'text', text });
-    // Cited after the text they support, as Mistral does.
-    for (const hit of hits) {
-      steps.push({ type: 'reference', tool: 'document_library', title: sourceTitle(hit), url: hit.url, description: plainSnippet(hit.section.body) });
-    }
-    steps.push({ type: 'text', text: OFFLINE_NOTE });
-    text += OFFLINE_NOTE;
+  );
+  const hits = docs.search(query, 3);
+  if (hits.length === 0) return canned(); // searched, found nothing: the chat demo's answer
+  const [best] = hits as [DocHit, ...DocHit[]];
+  const quote = `From **${sourceTitle(best)}**:\n\n${excerpt(best.section.body, 700, best.fileUrl, best.terms)}\n\n`;
+  steps.push({ type: 'text', text: quote });
+  // Cited after the text they support, as Mistral does.
+  for (const hit of hits) {
+    steps.push({ type: 'reference', tool: 'document_library', title: sourceTitle(hit), url: hit.url, description: plainSnippet(hit.section.body) });
   }
+  steps.push({ type: 'text', text: OFFLINE_NOTE });
+  const text = quote + OFFLINE_NOTE;
   const searched = hits.reduce((n, h) => n + estimateTokens(h.section.body), 0);
   steps.push({ type: 'done', usage: conversationUsage(inputs, text, searched) });
   return steps;
