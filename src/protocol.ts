@@ -27,6 +27,20 @@ export interface StoredMessage {
   role: MessageRole;
   content: string;
   created_at: string;
+  /** What an assistant reply cites; present only when it cites something. */
+  sources?: Source[];
+}
+
+/**
+ * A document or page a reply cites. `url` is always an absolute http(s) URL when present (the proxy drops
+ * any other); a library document may have none, and keeps its title. Titles and snippets are plain text.
+ */
+export interface Source {
+  /** Stable within one reply: "1", "2", … in order of first citation. */
+  id: string;
+  title: string;
+  url?: string;
+  snippet?: string;
 }
 
 export interface HistoryResponse {
@@ -35,7 +49,7 @@ export interface HistoryResponse {
 
 export type FinishReason = 'stop' | 'length' | 'model_length' | 'error' | 'tool_calls' | 'aborted' | 'timeout';
 
-/** SSE events of `POST /v1/chat`, in order: start, delta*, then done | error. */
+/** SSE events of `POST /v1/chat`, in order: start, then delta, sources and activity events, then done | error. */
 export interface StartEvent {
   conversation_id: string;
   message_id: string;
@@ -56,9 +70,26 @@ export interface ErrorEventData {
   /** Seconds to wait before sending again (with `rate_limited`, e.g. when Mistral itself is rate limiting). */
   retry_after?: number;
 }
+/**
+ * `sources`: zero or more times before `done`, the sources the reply cites. Each event carries sources not
+ * sent before in this reply (ids are unique within a reply; a client ignores an id it already has).
+ */
+export interface SourcesEvent {
+  sources: Source[];
+}
+/**
+ * `activity` (optional; clients may ignore it): the agent started or finished running a tool, e.g. a search
+ * in its document library. `tool` is Mistral's tool name (`document_library`, `web_search`, `code_interpreter`, …).
+ */
+export interface ActivityEvent {
+  tool: string;
+  state: 'started' | 'done';
+}
 export interface ChatEventMap {
   start: StartEvent;
   delta: DeltaEvent;
+  sources: SourcesEvent;
+  activity: ActivityEvent;
   done: DoneEvent;
   error: ErrorEventData;
 }
@@ -100,3 +131,4 @@ export const LIMITS = {
   idPattern: /^[A-Za-z0-9_-]{8,255}$/,
   historyLimitMax: 200,
 } as const;
+

@@ -9,10 +9,12 @@ import {
   API_KEY_HEADER,
   ERROR_STATUS,
   REQUEST_ID_HEADER,
+  type ActivityEvent,
   type AgentInfo,
   type ChatRequest,
   type DoneEvent,
   type ErrorCode,
+  type Source,
   type StartEvent,
   type StoredMessage,
 } from '../protocol.ts';
@@ -49,6 +51,10 @@ export class ChatError extends Error {
 export interface ChatHandlers {
   onStart?(e: StartEvent): void;
   onDelta?(text: string): void;
+  /** Sources the reply cites (new ones, or ones to replace by `id`); malformed entries are left out. */
+  onSources?(sources: Source[]): void;
+  /** The agent started or finished running a tool (an optional event: never relied upon). */
+  onActivity?(e: ActivityEvent): void;
   onDone?(e: DoneEvent): void;
 }
 
@@ -100,7 +106,10 @@ export class ChatClient {
     if (!Array.isArray(messages) || !messages.every(isStoredMessage)) {
       throw badResponse('history has an unexpected shape');
     }
-    return messages;
+    return messages.map(({ sources, ...m }) => {
+      const valid = validSources(sources);
+      return valid.length ? { ...m, sources: valid } : m;
+    });
   }
 
   /** Resolves with the done event; rejects with ChatError (error event, HTTP error JSON, network, aborted, stream closed without done). */
@@ -138,6 +147,19 @@ export class ChatClient {
             case 'delta': {
               const e = parseEvent(data, isDeltaEvent);
               handlers.onDelta?.(e.text);
+              break;
+            }
+            // Optional events: a malformed one is dropped, it never fails the reply.
+            case 'sources': {
+              const e = tryJson(data);
+              const list = validSources(isRecord(e) ? e.sources : undefined);
+              if (list.length) handlers.onSources?.(list);
+              break;
+            }
+            case 'activity': {
+              const e = tryJson(data);
+              if (hasShape(e, { tool: 'string', state: 'string' }) && (e.state === 'started' || e.state === 'done'))
+                handlers.onActivity?.({ tool: e.tool, state: e.state });
               break;
             }
             case 'done': {
@@ -313,5 +335,24 @@ const isDoneEvent = (v: unknown): v is DoneEvent =>
   hasShape(v, { message_id: 'string', tokens_used: 'number', response_time_ms: 'number', finish_reason: 'string' });
 const isErrorEvent = (v: unknown): v is { code: string; message: string; request_id?: string; retry_after?: unknown } =>
   hasShape(v, { code: 'string', message: 'string' }) && (v.request_id === undefined || typeof v.request_id === 'string');
+function tryJson(data: string): unknown {
+  try {
+    return JSON.parse(data);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The well-formed entries of a `sources` list (string id and title; url and snippet strings when present). */
+export function validSources(v: unknown): Source[] {
+  if (!Array.isArray(v)) return [];
+  return v.filter(
+    (x): x is Source =>
+      hasShape(x, { id: 'string', title: 'string' }) &&
+      (x.url === undefined || typeof x.url === 'string') &&
+      (x.snippet === undefined || typeof x.snippet === 'string'),
+  );
+}
+
 const isStoredMessage = (v: unknown): v is StoredMessage =>
   hasShape(v, { id: 'string', content: 'string', created_at: 'string' }) && (v.role === 'user' || v.role === 'assistant');

@@ -209,6 +209,9 @@ export class ChatController implements ReactiveController {
             this.#buffer += t;
             this.#frame ||= requestAnimationFrame(this.#flush);
           },
+          // Sources follow the text they support: render the text buffered so far first.
+          onSources: (sources) => (this.#flush(), this.#dispatch({ type: 'sources', sources })),
+          onActivity: (e) => this.#dispatch({ type: 'activity', tool: e.state === 'started' ? e.tool : null }),
         },
         abort.signal,
       );
@@ -219,7 +222,7 @@ export class ChatController implements ReactiveController {
       // and the same segments keep their DOM.
       // With allow-images, html() renders the whole reply once more, images included.
       if (this.#stream && !this.#host.allowImages) this.#html.set(reply, (this.#stream.set(reply.text), this.#stream.segments()));
-      this.#host.dispatchEvent(new MistralChatResponseEvent(done.message_id, reply.text, done.tokens_used));
+      this.#host.dispatchEvent(new MistralChatResponseEvent(done.message_id, reply.text, done.tokens_used, reply.sources ?? []));
     } catch (e) {
       this.#flush();
       if (abort.signal.aborted) {

@@ -2,7 +2,7 @@
  * The conversation as a pure reducer: no DOM, no network, unit-testable anywhere.
  * The controller feeds it actions; the element renders the state.
  */
-import type { StoredMessage } from '../protocol.ts';
+import type { Source, StoredMessage } from '../protocol.ts';
 
 export interface Message {
   id: string;
@@ -11,6 +11,8 @@ export interface Message {
   text: string;
   /** Absent when finished normally. */
   status?: 'streaming' | 'stopped' | 'failed';
+  /** What an assistant reply cites. */
+  sources?: Source[];
 }
 
 export interface ViewError {
@@ -38,6 +40,10 @@ export interface ChatState {
   loading: boolean;
   /** Text of the last message sent, for Retry. */
   lastText: string;
+  /** The tool the agent is running for the reply being written, if it said so. */
+  activity: string | null;
+  /** Sources cited before the reply's first words. */
+  pending: Source[];
 }
 
 export type Action =
@@ -45,6 +51,8 @@ export type Action =
   | { type: 'loaded'; messages: StoredMessage[] }
   | { type: 'send'; id: string; text: string }
   | { type: 'delta'; text: string }
+  | { type: 'sources'; sources: Source[] }
+  | { type: 'activity'; tool: string | null }
   | { type: 'done'; id: string }
   | { type: 'stopped' }
   | { type: 'fail'; error: ViewError }
@@ -58,7 +66,15 @@ export const initialState: ChatState = {
   loaded: false,
   loading: false,
   lastText: '',
+  activity: null,
+  pending: [],
 };
+
+/** `add` appended to `list`, but for ids already there (the first one stays). */
+const merge = (list: Source[] = [], add: Source[]): Source[] => [...list, ...add.filter((x) => !list.some((y) => y.id === x.id))];
+
+/** `sources` on a message, only when there are some. */
+const cite = (sources: Source[] | undefined) => (sources?.length ? { sources } : {});
 
 const STREAMING_ID = '';
 
@@ -78,13 +94,15 @@ export function reduce(s: ChatState, a: Action): ChatState {
         ...s,
         loading: false,
         loaded: true,
-        messages: [...a.messages.map(({ id, role, content }) => ({ id, role, text: content })), ...s.messages],
+        messages: [...a.messages.map(({ id, role, content, sources }) => ({ id, role, text: content, ...cite(sources) })), ...s.messages],
       };
     case 'send':
       return {
         ...s,
         phase: 'waiting',
         error: null,
+        activity: null,
+        pending: [],
         lastText: a.text,
         messages: [...s.messages, { id: a.id, role: 'user', text: a.text }],
       };
@@ -93,24 +111,32 @@ export function reduce(s: ChatState, a: Action): ChatState {
         ? {
             ...s,
             phase: 'streaming',
-            messages: [...s.messages, { id: STREAMING_ID, role: 'assistant', text: a.text, status: 'streaming' }],
+            pending: [],
+            messages: [...s.messages, { id: STREAMING_ID, role: 'assistant', text: a.text, status: 'streaming', ...cite(s.pending) }],
           }
         : { ...s, messages: patchReply(s.messages, (m) => ({ ...m, text: m.text + a.text })) };
+    case 'sources':
+      return s.phase === 'waiting'
+        ? { ...s, pending: merge(s.pending, a.sources) }
+        : { ...s, messages: patchReply(s.messages, (m) => ({ ...m, sources: merge(m.sources, a.sources) })) };
+    case 'activity':
+      return { ...s, activity: a.tool };
     case 'done': {
       const messages =
         s.phase === 'waiting'
-          ? [...s.messages, { id: a.id, role: 'assistant' as const, text: '' }]
-          : patchReply(s.messages, ({ role, text }) => ({ id: a.id, role, text }));
-      return { ...s, phase: 'idle', messages };
+          ? [...s.messages, { id: a.id, role: 'assistant' as const, text: '', ...cite(s.pending) }]
+          : patchReply(s.messages, ({ role, text, sources }) => ({ id: a.id, role, text, ...cite(sources) }));
+      return { ...s, phase: 'idle', activity: null, pending: [], messages };
     }
     case 'stopped':
-      return { ...s, phase: 'idle', messages: patchReply(s.messages, (m) => ({ ...m, status: 'stopped' })) };
+      return { ...s, phase: 'idle', activity: null, messages: patchReply(s.messages, (m) => ({ ...m, status: 'stopped' })) };
     case 'fail':
       return a.error.retry === 'history'
         ? { ...s, loading: false, error: a.error }
         : {
             ...s,
             phase: 'idle',
+            activity: null,
             error: a.error,
             messages: patchReply(s.messages, (m) => ({ ...m, status: 'failed' })),
           };

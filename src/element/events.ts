@@ -2,6 +2,8 @@
  * Typed events of `<mistral-agent-chat>`. All bubble and cross the shadow boundary (`composed`),
  * so a host page can listen on the element or on `document`.
  */
+import type { Source } from '../protocol.ts';
+
 const init = (cancelable = false): EventInit => ({ bubbles: true, composed: true, cancelable });
 
 /** The panel opened (bubble mode). */
@@ -37,6 +39,8 @@ export class MistralChatResponseEvent extends Event {
     /** The reply's Markdown source. */
     readonly text: string,
     readonly tokens_used: number,
+    /** What the reply cites (`{id, title, url?, snippet?}`); empty for most agents. */
+    readonly sources: Source[] = [],
   ) {
     super(MistralChatResponseEvent.eventName, init());
   }

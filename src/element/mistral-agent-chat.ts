@@ -6,6 +6,7 @@ import { MistralChatCloseEvent, MistralChatOpenEvent, MistralChatResponseEvent, 
 import { CHAT, CLOSE, NEW, SEND, STOP, icon } from './icons.ts';
 import styles from './mistral-agent-chat.styles.ts';
 import { morphHTML } from './morph-html.ts';
+import { activityText, sourcesStyles, sourcesView } from './sources.ts';
 import { fmt, isRtl, resolveLang, stringsFor, type Strings } from './strings.ts';
 import { STUB_OPEN } from './stub.ts';
 
@@ -33,7 +34,7 @@ const COUNTER_FROM = 500;
  * @fires {MistralChatOpenEvent} mistral-chat-open - The panel opened (bubble mode).
  * @fires {MistralChatCloseEvent} mistral-chat-close - The panel closed (bubble mode).
  * @fires {MistralChatSendEvent} mistral-chat-send - The visitor is about to send `event.text`. Cancelable: `preventDefault()` keeps it from being sent.
- * @fires {MistralChatResponseEvent} mistral-chat-response - A reply finished: `event.id`, `event.text` (Markdown source), `event.tokens_used`.
+ * @fires {MistralChatResponseEvent} mistral-chat-response - A reply finished: `event.id`, `event.text` (Markdown source), `event.tokens_used`, `event.sources` (what it cites).
  * @fires {MistralChatErrorEvent} mistral-chat-error - A request failed: `event.code` (protocol error code, `network` or `offline`; `origin_not_allowed` also when the browser hid the proxy's refusal of this page's origin), `event.message` (for the site owner).
  *
  * @csspart launcher - The round button that opens and closes the panel (bubble mode).
@@ -56,6 +57,8 @@ const COUNTER_FROM = 500;
  * @csspart copy-button - The copy button of a code block.
  * @csspart typing - The typing indicator row shown until the first words of a reply arrive.
  * @csspart note - The "Stopped." note under an interrupted reply.
+ * @csspart sources - The numbered list of sources under a reply that cites some (a labelled `ol`).
+ * @csspart source - One source: its title (a link to it, with its domain, when it has a URL) and snippet.
  * @csspart error - An error in the conversation (or a configuration problem).
  * @csspart retry - The Retry button of an error.
  * @csspart notice - The offline notice.
@@ -107,7 +110,7 @@ const COUNTER_FROM = 500;
  * @cssprop [--mistral-chat-z-index=2147483000] - Stacking order of the launcher and panel.
  */
 export class MistralAgentChat extends LitElement {
-  static override styles = styles;
+  static override styles = [styles, sourcesStyles];
 
   // Declared here rather than with decorators: the decorator helpers cost ~0.6 KB gzip in the bundle.
   static override properties: PropertyDeclarations = {
@@ -404,6 +407,7 @@ export class MistralAgentChat extends LitElement {
           ? html`<div class="text" dir="auto">${m.text}</div>`
           : html`<div part="markdown" class="markdown" dir="auto">${body.map((h) => morphHTML(h))}</div>`}
       </div>
+      ${m.sources?.length ? sourcesView(m.sources, this.#s) : nothing}
       ${m.status === 'stopped' ? html`<span part="note" class="note">${this.#s.stopped}</span>` : nothing}
     </div>`;
   }
@@ -448,6 +452,7 @@ export class MistralAgentChat extends LitElement {
         ${st.phase === 'waiting'
           ? html`<div part="message message-assistant typing" class="message">
               <div part="bubble bubble-assistant" class="bubble typing"><span class="dot"></span><span class="dot"></span><span class="dot"></span>
+                ${st.activity ? html`<span class="activity">${activityText(st.activity, s)}</span>` : nothing}
                 <span class="sr">${s.typing}</span></div>
             </div>`
           : nothing}

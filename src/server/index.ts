@@ -21,5 +21,24 @@ export type {
   Store,
 } from './store/store.ts';
 export type { Db } from './db/db.ts';
-export type { Upstream, UpstreamRequest, UpstreamResult, UpstreamOptions, UpstreamMessage } from './upstream/upstream.ts';
+export type {
+  Upstream,
+  UpstreamEvent,
+  UpstreamRequest,
+  UpstreamResult,
+  UpstreamOptions,
+  UpstreamMessage,
+  UpstreamYield,
+} from './upstream/upstream.ts';
+export {
+  MistralAdmin,
+  MistralAdminError,
+  agentBody,
+  documentState,
+  type MistralAdminOptions,
+  type Library,
+  type LibraryDocument,
+  type MistralAgent,
+  type AgentBody,
+} from './mistral-admin/client.ts';
 export * from '../protocol.ts';

@@ -16,7 +16,8 @@ import { expect, waitUntil } from '@open-wc/testing';
 import '../../src/define.ts';
 import type { MistralAgentChat } from '../../src/index.ts';
 import { ENDPOINT, FakeProxy, KEY } from './fake-proxy.ts';
-import { HTML_PAYLOADS, IMG, MARKDOWN_PAYLOADS, NEVER, PAYLOADS, type Payload } from './xss-payloads.ts';
+import type { Source } from '../../src/protocol.ts';
+import { HTML_PAYLOADS, IMG, MARKDOWN_PAYLOADS, NEVER, PAYLOADS, SOURCE_URLS, type Payload } from './xss-payloads.ts';
 
 declare global {
   interface Window {
@@ -219,6 +220,56 @@ async function everySplit(chat: Chat, payload: Payload) {
   await turn(chat, `${name}: one character per delta`, src, chars, payload);
 }
 
+/** Hostile sources for a payload: as title and snippet on each hostile URL, and on a safe one. */
+const hostileSources = (src: string, i: number): Source[] => [
+  { id: '1', title: src, snippet: src, url: SOURCE_URLS[i % SOURCE_URLS.length]!.url },
+  { id: '2', title: src, url: SOURCE_URLS[(i + 1) % SOURCE_URLS.length]!.url },
+  { id: '3', title: `control ${i}`, url: 'https://ok.test/control' },
+];
+
+/** Titles and snippets shown exactly as text, and links only where the URL is absolute http(s). */
+function assertSources(el: MistralAgentChat, sources: Source[], label: string) {
+  const items = [...el.shadowRoot!.querySelectorAll('[part~=source]')];
+  expect(items.length, `sources listed (${label})`).to.equal(sources.length);
+  sources.forEach((src, i) => {
+    const item = items[i]!;
+    for (const n of item.querySelectorAll('*')) if (n.localName !== 'a' && n.localName !== 'span') fail(`<${n.localName}> in a source`, label);
+    const link = item.querySelector('a');
+    const expected = SOURCE_URLS.find((u) => u.url === src.url)?.link ?? true;
+    if (expected !== Boolean(link)) fail(`source ${i + 1} ${JSON.stringify(src.url)} ${link ? 'became' : 'did not become'} a link`, label);
+    const title = link ?? item;
+    if (!title.textContent!.startsWith(src.title)) fail(`title of source ${i + 1} not shown as text`, label);
+    if (src.snippet && item.querySelector('.snippet')?.textContent !== src.snippet) fail(`snippet of source ${i + 1} not shown as text`, label);
+  });
+}
+
+/** One turn whose reply cites `sources`, streamed as a `sources` event between two deltas. */
+async function sourcesTurn(chat: Chat, name: string, sources: Source[]) {
+  const { el, proxy } = chat;
+  current = name;
+  const next = proxy.nextReply();
+  const sent = el.send('cite');
+  const reply = await next;
+  try {
+    reply.start();
+    reply.delta('Per ');
+    await renderFrame(el);
+    reply.event('sources', { sources });
+    reply.delta('the sources.');
+    await renderFrame(el);
+    assertShadowSafe(el, false, `${name}, streaming`, false);
+    reply.done();
+    await sent;
+    await el.updateComplete;
+    assertShadowSafe(el, false, name);
+    assertSources(el, sources, name);
+    replies++;
+  } finally {
+    el.reset();
+    await el.updateComplete;
+  }
+}
+
 /** Deterministic splits (mulberry32) so that a failure reproduces. */
 function seeded(seed: number) {
   return () => {
@@ -272,7 +323,7 @@ async function hostileHistory(allowImages: boolean, blns: string[]) {
   const texts = [...PAYLOADS.map((x) => x.src), ...blns.filter((s) => /[<>[\]:&]/.test(s))];
   proxy.history = texts.flatMap((content, i) => [
     { id: `u${i}`, role: 'user' as const, content, created_at: '2025-01-01T00:00:00Z' },
-    { id: `a${i}`, role: 'assistant' as const, content, created_at: '2025-01-01T00:00:01Z' },
+    { id: `a${i}`, role: 'assistant' as const, content, created_at: '2025-01-01T00:00:01Z', sources: hostileSources(content, i) },
   ]);
   let el: MistralAgentChat | undefined;
   try {
@@ -288,6 +339,10 @@ async function hostileHistory(allowImages: boolean, blns: string[]) {
       if (img && allowImages) expect(root.querySelector(`[part~=markdown] img[src="${img}"]`), img).to.not.equal(null);
     }
     if (!allowImages) expect(root.querySelectorAll('img').length).to.equal(0);
+    const cited = [...root.querySelectorAll('[part~=sources]')];
+    expect(cited.length, 'every stored reply shows its sources').to.equal(texts.length);
+    const links = [...root.querySelectorAll<HTMLAnchorElement>('[part~=sources] a')];
+    expect(links.every((a) => /^https?:\/\/ok\.test\//.test(a.getAttribute('href')!)), 'only the http(s) URLs are links').to.equal(true);
     await assertNothingRanOrLoaded(100);
   } finally {
     proxy.restore();
@@ -387,6 +442,25 @@ describe('rendering safety corpus (real element, real SSE stream)', function () 
         await assertNothingRanOrLoaded();
       });
     }
+  });
+
+  describe('sources: hostile titles, snippets and URLs', () => {
+    const chat = batch(false);
+    afterEach(() => assertNothingRanOrLoaded());
+
+    it('shows every payload as a source title and snippet, as text, and links only absolute http(s) URLs', async () => {
+      for (const [i, { name, src }] of PAYLOADS.entries()) await sourcesTurn(chat, `source: ${name}`, hostileSources(src, i));
+    });
+
+    it('does the same for every URL a source could carry, with HTML in the title', async () => {
+      for (const [i, { url }] of SOURCE_URLS.entries())
+        await sourcesTurn(chat, `source URL ${JSON.stringify(url)}`, [{ id: '1', title: `<img src=x onerror=window.__pwned()>${i}`, url }]);
+    });
+
+    it('does the same for the naughty strings that hold markup characters', async () => {
+      const markup = blns.filter((s) => /[<>&"':]/.test(s) && s.trim());
+      for (const [i, s] of markup.entries()) await sourcesTurn(chat, `source blns ${JSON.stringify(s.slice(0, 40))}`, hostileSources(s, i));
+    });
   });
 
   describe('hostile visitor input', () => {

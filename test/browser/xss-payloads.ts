@@ -140,3 +140,32 @@ export const MARKDOWN_PAYLOADS: Payload[] = [
 ];
 
 export const PAYLOADS: Payload[] = [...HTML_PAYLOADS, ...MARKDOWN_PAYLOADS];
+
+/**
+ * URLs a hostile server or model could put on a source: none may become a link (only absolute http(s) does);
+ * the last ones are controls that must.
+ */
+export const SOURCE_URLS: { url: string; link: boolean }[] = [
+  { url: 'javascript:window.__pwned()', link: false },
+  { url: 'JaVaScRiPt:window.__pwned()', link: false },
+  { url: ' javascript:window.__pwned()', link: false },
+  { url: 'java\tscript:window.__pwned()', link: false },
+  { url: 'java\nscript:window.__pwned()', link: false },
+  { url: '&#106;avascript:window.__pwned()', link: false },
+  { url: 'vbscript:msgbox(1)', link: false },
+  { url: 'data:text/html,<script>window.__pwned()</script>', link: false },
+  { url: 'data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9d2luZG93Ll9fcHduZWQoKT4=', link: false },
+  { url: `//${location.host}/__never/protocol-relative`, link: false },
+  { url: '///__never/triple-slash', link: false },
+  { url: '\\\\evil.test/x', link: false },
+  { url: '/__never/relative', link: false },
+  { url: '__never/bare', link: false },
+  { url: 'http:/__never/one-slash', link: false },
+  { url: 'https:__never', link: false },
+  { url: 'file:///etc/passwd', link: false },
+  { url: 'mailto:a@ok.test', link: false },
+  { url: 'blob:https://ok.test/1', link: false },
+  { url: '', link: false },
+  { url: 'https://ok.test/source?q="><img src=x onerror=window.__pwned()>', link: true },
+  { url: 'http://ok.test/plain', link: true },
+];

@@ -1,7 +1,8 @@
 /**
- * A local stand-in for Mistral's /v1/chat/completions: a real node:http server on 127.0.0.1 speaking the
- * recorded wire format (src/server/upstream/wire-format.ts), with one scriptable behaviour per request.
- * Cheap enough for benchmarks: with chunkDelayMs 0 a reply is a single write.
+ * A local stand-in for Mistral's /v1/chat/completions and /v1/conversations: a real node:http server on
+ * 127.0.0.1 speaking the recorded wire formats (src/server/upstream/wire-format.ts and conversations-wire.ts),
+ * with one scriptable behaviour per request (one queue per endpoint). Cheap enough for benchmarks: with
+ * chunkDelayMs 0 a reply is a single write.
  */
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,6 +14,9 @@ import {
   usageOf,
   type ReplyFormat,
 } from '../../src/server/upstream/wire-format.ts';
+import { conversationResponse, type ConversationBehaviour } from './conversations-stand-in.ts';
+
+export type { ConversationBehaviour } from './conversations-stand-in.ts';
 
 export interface ReplyShape extends Omit<ReplyFormat, 'model' | 'usageValue'> {
   /** Reply text; default `Echo: <last user message>`. */
@@ -37,6 +41,8 @@ export type Behaviour =
 export type Outcome = 'finished' | 'client-closed' | 'cut';
 
 export interface RecordedRequest {
+  /** `/v1/chat/completions` or `/v1/conversations` (without the query). */
+  path: string;
   body: unknown;
   headers: IncomingHttpHeaders;
   /** Resolves when the response is over: sent in full, cut on purpose, or closed by the client first. */
@@ -48,6 +54,10 @@ export interface StandInOptions {
   defaultBehaviour?: Behaviour;
   /** When set, requests without `Authorization: Bearer <apiKey>` get 401 like Mistral. */
   apiKey?: string;
+  /** Behaviour of /v1/conversations when nothing is scripted (default: a grounded echo with one source). */
+  defaultConversation?: ConversationBehaviour;
+  /** Mistral agent ids /v1/conversations knows; others get 404 (default: any id starting with `ag_`). */
+  agents?: readonly string[];
   /** Keep every request in `requests` (default true; benchmarks may turn it off). */
   record?: boolean;
 }
@@ -59,6 +69,10 @@ export interface MistralStandIn {
   readonly connections: number;
   /** Queues behaviours, consumed one per request in order; then the default applies again. */
   script(next: Behaviour | Behaviour[]): void;
+  /** The same for /v1/conversations. */
+  scriptConversation(next: ConversationBehaviour | ConversationBehaviour[]): void;
+  /** Scripted /v1/conversations behaviours not used yet. */
+  pendingConversations(): number;
   close(): Promise<void>;
 }
 
@@ -66,6 +80,7 @@ const JSON_HEADERS = { 'content-type': 'application/json' };
 
 export async function startMistralStandIn(opts: StandInOptions = {}): Promise<MistralStandIn> {
   const queue: Behaviour[] = [];
+  const conversationQueue: ConversationBehaviour[] = [];
   const requests: RecordedRequest[] = [];
   const timers = new Set<ReturnType<typeof setTimeout>>();
   const record = opts.record !== false;
@@ -84,7 +99,7 @@ export async function startMistralStandIn(opts: StandInOptions = {}): Promise<Mi
     if (record) {
       const outcome = new Promise<Outcome>((resolve) => (settle = resolve));
       res.on('close', () => settle(cut ? 'cut' : res.writableFinished ? 'finished' : 'client-closed'));
-      requests.push({ body: undefined, headers: req.headers, outcome });
+      requests.push({ path: req.url?.split('?')[0] ?? '', body: undefined, headers: req.headers, outcome });
     }
     const entry = record ? requests[requests.length - 1] : undefined;
     const parts: Buffer[] = [];
@@ -98,12 +113,24 @@ export async function startMistralStandIn(opts: StandInOptions = {}): Promise<Mi
         body = raw;
       }
       if (entry) entry.body = body;
-      if (req.method !== 'POST' || req.url?.split('?')[0] !== '/v1/chat/completions') {
+      const path = req.url?.split('?')[0];
+      if (req.method !== 'POST' || (path !== '/v1/chat/completions' && path !== '/v1/conversations')) {
         res.writeHead(404, JSON_HEADERS).end('{"detail":"Not Found"}');
         return;
       }
       if (opts.apiKey !== undefined && req.headers.authorization !== `Bearer ${opts.apiKey}`) {
         res.writeHead(401, JSON_HEADERS).end('{"detail":"Invalid API Key"}');
+        return;
+      }
+      if (path === '/v1/conversations') {
+        const b = conversationQueue.shift() ?? opts.defaultConversation ?? { type: 'reply' };
+        const r = conversationResponse(b, body, { agents: opts.agents });
+        if (r.kind === 'silent') return;
+        later(r.thinkMs ?? 0, () => {
+          if (res.destroyed) return;
+          if (r.kind === 'json') res.writeHead(r.status, { ...JSON_HEADERS, ...r.headers }).end(r.body);
+          else sendFrames(res, r.frames, r.limit, r.ending, r.chunkDelayMs ?? 0, () => (cut = true));
+        });
         return;
       }
       const invalid = requestValidationError(body);
@@ -137,42 +164,51 @@ export async function startMistralStandIn(opts: StandInOptions = {}): Promise<Mi
       }
       const frames = replyFrames(text, { ...b, model: body.model, usageValue: usageOf(body.messages, text) });
       const limit = b.type === 'reply' ? frames.length : Math.min(b.afterChunks, frames.length);
-      const finish = () => {
-        if (b.type === 'reply') return void res.end();
-        if (b.type === 'stall') return;
-        markCut();
-        if (b.mode === 'end') res.end();
-        else res.socket?.destroy();
-      };
-      res.writeHead(200, EVENT_STREAM_HEADERS);
-      if (limit === 0) res.flushHeaders(); // a headers-only stall must still send the headers
-      const delay = b.chunkDelayMs ?? 0;
-      if (delay <= 0) {
-        // One write for the whole reply; a cut waits for the bytes to leave before destroying.
-        const data = frames.slice(0, limit).join('');
-        if (b.type === 'reply') res.end(data);
-        else if (data === '') finish();
-        else res.write(data, finish);
-        return;
-      }
-      let i = 0;
-      const step = () => {
-        if (res.destroyed) return;
-        if (i >= limit) return finish();
-        const frame = frames[i++] as string;
-        if (i < limit || b.type === 'stall') {
-          res.write(frame);
-          later(delay, step);
-        } else if (b.type === 'reply') {
-          res.end(frame);
-        } else {
-          res.write(frame, finish);
-        }
-      };
-      step();
+      const ending = b.type === 'reply' ? 'end' : b.type === 'stall' ? 'stall' : b.mode === 'end' ? 'cut-end' : 'cut';
+      sendFrames(res, frames, limit, ending, b.chunkDelayMs ?? 0, markCut);
     };
     if (b.thinkMs) later(b.thinkMs, start);
     else start();
+  }
+
+  /**
+   * Writes `frames[0..limit)`, then ends as told: `end` (a complete response), `stall` (nothing more, the
+   * connection stays open), `cut` (socket destroyed) or `cut-end` (the response ends cleanly, unfinished).
+   */
+  function sendFrames(res: ServerResponse, frames: string[], limit: number, ending: 'end' | 'stall' | 'cut' | 'cut-end', delay: number, markCut: () => void) {
+    if (res.destroyed) return;
+    const finish = () => {
+      if (ending === 'end') return void res.end();
+      if (ending === 'stall') return;
+      markCut();
+      if (ending === 'cut-end') res.end();
+      else res.socket?.destroy();
+    };
+    res.writeHead(200, EVENT_STREAM_HEADERS);
+    if (limit === 0) res.flushHeaders(); // a headers-only stall must still send the headers
+    if (delay <= 0) {
+      // One write for the whole reply; a cut waits for the bytes to leave before destroying.
+      const data = frames.slice(0, limit).join('');
+      if (ending === 'end') res.end(data);
+      else if (data === '') finish();
+      else res.write(data, finish);
+      return;
+    }
+    let i = 0;
+    const step = () => {
+      if (res.destroyed) return;
+      if (i >= limit) return finish();
+      const frame = frames[i++] as string;
+      if (i < limit || ending === 'stall') {
+        res.write(frame);
+        later(delay, step);
+      } else if (ending === 'end') {
+        res.end(frame);
+      } else {
+        res.write(frame, finish);
+      }
+    };
+    step();
   }
 
   let connections = 0;
@@ -189,6 +225,10 @@ export async function startMistralStandIn(opts: StandInOptions = {}): Promise<Mi
     script(next) {
       queue.push(...(Array.isArray(next) ? next : [next]));
     },
+    scriptConversation(next) {
+      conversationQueue.push(...(Array.isArray(next) ? next : [next]));
+    },
+    pendingConversations: () => conversationQueue.length,
     close() {
       for (const t of timers) clearTimeout(t);
       timers.clear();

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { isAbortError } from '../../src/server/upstream/mistral.ts';
 import { offlineDemoReply, tokenPieces } from '../../src/server/upstream/offline-demo-replies.ts';
 import { createOfflineDemoUpstream, offlineDemoFetch } from '../../src/server/upstream/offline-demo.ts';
-import type { UpstreamRequest } from '../../src/server/upstream/upstream.ts';
+import type { UpstreamRequest, UpstreamYield } from '../../src/server/upstream/upstream.ts';
 import { estimateTokens } from '../../src/server/upstream/wire-format.ts';
 
 const REQ: UpstreamRequest = {
@@ -14,11 +14,11 @@ const REQ: UpstreamRequest = {
   ],
 };
 
-async function collect(gen: AsyncGenerator<string, unknown, void>) {
+async function collect(gen: AsyncGenerator<UpstreamYield, unknown, void>) {
   const deltas: string[] = [];
   for (let next = await gen.next(); ; next = await gen.next()) {
     if (next.done) return { deltas, result: next.value };
-    deltas.push(next.value);
+    if (typeof next.value === 'string') deltas.push(next.value);
   }
 }
 

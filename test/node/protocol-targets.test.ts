@@ -97,9 +97,12 @@ async function prepare() {
   const database = await createTestDatabase();
   const db: Db = openPostgres(database.url, { max: 2 });
   let agent;
+  let groundedAgent;
   try {
     await migrate(db);
     agent = await seedAgent(db, { name: 'Protocol agent', role: 'support' });
+    groundedAgent = await seedAgent(db, { name: 'Grounded agent', instructions: 'LOCAL INSTRUCTIONS NEVER SENT' });
+    await db.query(`update public.agents set mistral_agent_id = 'ag_protocol_docs' where id = $1`, [groundedAgent.agentId]);
   } finally {
     await db.close();
   }
@@ -120,7 +123,7 @@ async function prepare() {
     await standIn.close();
     await database.drop();
   };
-  return { apiKey: agent.apiKey, standIn, env, databaseUrl: database.url, cleanup };
+  return { apiKey: agent.apiKey, groundedApiKey: groundedAgent.apiKey, standIn, env, databaseUrl: database.url, cleanup };
 }
 
 protocolSuite(
@@ -136,7 +139,7 @@ protocolSuite(
     }
     const baseUrl = `http://127.0.0.1:${started.port}`;
     await waitForHealthy(`${baseUrl}/healthz`);
-    return { baseUrl, apiKey: p.apiKey, standIn: p.standIn, close: () => p.cleanup(started.child) };
+    return { baseUrl, apiKey: p.apiKey, groundedApiKey: p.groundedApiKey, standIn: p.standIn, close: () => p.cleanup(started.child) };
   },
   { skip },
 );
@@ -163,7 +166,7 @@ protocolSuite(
     await waitForHealthy(`${baseUrl}/healthz`);
     const coldStartMs = Math.round(performance.now() - t0);
     console.log(`Deno Edge Function cold start: ${coldStartMs} ms (process spawn → first 200 from /healthz)`);
-    return { baseUrl, apiKey: p.apiKey, standIn: p.standIn, close: () => p.cleanup(started.child) };
+    return { baseUrl, apiKey: p.apiKey, groundedApiKey: p.groundedApiKey, standIn: p.standIn, close: () => p.cleanup(started.child) };
   },
   { skip: skipDeno },
 );
@@ -204,7 +207,7 @@ protocolSuite(
     const baseUrl = `http://127.0.0.1:${started.port}/mistral-agent-chat`;
     await waitForHealthy(`${baseUrl}/healthz`);
     assert.match(started.output(), /storage: supabase-js/);
-    return { baseUrl, apiKey: p.apiKey, standIn: p.standIn, close: () => release(started.child) };
+    return { baseUrl, apiKey: p.apiKey, groundedApiKey: p.groundedApiKey, standIn: p.standIn, close: () => release(started.child) };
   },
   { skip: skipDeno },
 );

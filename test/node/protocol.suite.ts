@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { EventSourceParserStream } from 'eventsource-parser/stream';
-import type { ErrorBody, HistoryResponse } from '../../src/protocol.ts';
+import type { ErrorBody, HistoryResponse, Source } from '../../src/protocol.ts';
 import type { MistralStandIn } from '../helpers/mistral-stand-in.ts';
 
 export interface ProtocolTarget {
@@ -15,6 +15,8 @@ export interface ProtocolTarget {
   baseUrl: string;
   /** An active agent's widget key. */
   apiKey: string;
+  /** The key of an agent linked to a Mistral agent (`mistral_agent_id`): its turns use the Conversations API. */
+  groundedApiKey?: string;
   /** The Mistral stand-in this proxy calls (started with UPSTREAM_RETRIES=0). */
   standIn: MistralStandIn;
   close(): Promise<void>;
@@ -179,6 +181,111 @@ export function protocolSuite(name: string, start: () => Promise<ProtocolTarget>
       assert.equal(reply.role, 'assistant');
       assert.ok(reply.content.length > 0 && full.startsWith(reply.content) && reply.content.length < full.length, `partial: "${reply.content}"`);
       assert.equal(await t.standIn.requests.at(-1)!.outcome, 'client-closed', 'the call to Mistral was aborted');
+    });
+
+    describe('with an agent linked to a Mistral agent (grounded answers)', () => {
+      const grounded = (body: unknown) => chat(body, t.groundedApiKey!);
+      const historyOfGrounded = async (sid: string) => {
+        const res = await get(`/v1/sessions/${sid}/messages?limit=50`, t.groundedApiKey!);
+        assert.equal(res.status, 200);
+        return ((await res.json()) as HistoryResponse).messages;
+      };
+
+      it('streams tool activity, text and sources before done, and the history returns the sources', async (c) => {
+        if (!t.groundedApiKey) return c.skip('no grounded agent on this target');
+        const sid = sessionId();
+        t.standIn.scriptConversation({
+          type: 'reply',
+          steps: [
+            { type: 'started' },
+            { type: 'tool', name: 'document_library', state: 'started' },
+            { type: 'tool', name: 'document_library', state: 'done', info: {} },
+            { type: 'text', text: 'Employees can claim up to €500 per year' },
+            { type: 'reference', title: 'Remote-Work-Policy-2026.pdf', url: null },
+            { type: 'text', text: ', see the pricing page.' },
+            { type: 'reference', tool: 'web_search', title: '<b>Pricing</b>', url: 'https://shop.example/pricing', description: 'Plans', extra: { source: 'brave' } },
+            { type: 'reference', title: 'Pricing again', url: 'https://shop.example/pricing' },
+            { type: 'reference', title: 'Script link', url: 'javascript:alert(1)' },
+            { type: 'raw', event: 'some.future.event', data: { type: 'some.future.event' } },
+            { type: 'done', usage: { prompt_tokens: 20, completion_tokens: 9, total_tokens: 129, connector_tokens: 100 } },
+          ],
+        });
+        const res = await grounded({ session_id: sid, message: 'How much can I claim?' });
+        assert.equal(res.status, 200);
+        const events = await readSse(res);
+        const names = events.map((e) => e.event);
+        assert.equal(names[0], 'start');
+        assert.equal(names.at(-1), 'done');
+        assert.deepEqual(events.filter((e) => e.event === 'activity').map((e) => e.data), [
+          { tool: 'document_library', state: 'started' },
+          { tool: 'document_library', state: 'done' },
+        ]);
+        const expected: Source[] = [
+          { id: '1', title: 'Remote-Work-Policy-2026.pdf' },
+          { id: '2', title: '<b>Pricing</b>', url: 'https://shop.example/pricing', snippet: 'Plans' },
+          { id: '3', title: 'Script link' },
+        ];
+        assert.deepEqual(events.filter((e) => e.event === 'sources').flatMap((e) => e.data.sources as Source[]), expected);
+        assert.equal(events.filter((e) => e.event === 'delta').map((e) => e.data.text).join(''), 'Employees can claim up to €500 per year, see the pricing page.');
+        assert.equal(events.at(-1)!.data.tokens_used, 9);
+        const history = await historyOfGrounded(sid);
+        assert.deepEqual(history.map((m) => [m.role, m.sources]), [
+          ['user', undefined],
+          ['assistant', expected],
+        ]);
+        assert.equal(history[1]!.id, events.at(-1)!.data.message_id);
+      });
+
+      it('sends Mistral the agent id and the conversation as message.input entries with store false, never the row’s settings', async (c) => {
+        if (!t.groundedApiKey) return c.skip('no grounded agent on this target');
+        const sid = sessionId();
+        t.standIn.scriptConversation([{ type: 'reply' }, { type: 'reply' }]);
+        await readSse(await grounded({ session_id: sid, message: 'First question' }));
+        await readSse(await grounded({ session_id: sid, message: 'Second question' }));
+        const sent = t.standIn.requests.at(-1)!;
+        assert.equal(sent.path, '/v1/conversations');
+        const body = sent.body as Record<string, unknown>;
+        assert.deepEqual(Object.keys(body).sort(), ['agent_id', 'inputs', 'store', 'stream']);
+        assert.equal(body.store, false);
+        assert.equal(body.stream, true);
+        assert.match(String(body.agent_id), /^ag_/);
+        assert.deepEqual((body.inputs as { role: string; content: string; type: string }[]).map((e) => [e.type, e.role, e.content]), [
+          ['message.input', 'user', 'First question'],
+          ['message.input', 'assistant', 'Echo: First question'],
+          ['message.input', 'user', 'Second question'],
+        ]);
+      });
+
+      it('keeps the visitor’s message and the partial reply with its sources when Mistral reports an error mid-stream', async (c) => {
+        if (!t.groundedApiKey) return c.skip('no grounded agent on this target');
+        const sid = sessionId();
+        t.standIn.scriptConversation({
+          type: 'reply',
+          steps: [{ type: 'started' }, { type: 'text', text: 'Half an answer' }, { type: 'reference', title: 'Doc A', url: 'https://docs.example/a' }, { type: 'error', message: 'agent failure', code: 3000 }],
+        });
+        const events = await readSse(await grounded({ session_id: sid, message: 'Tell me' }));
+        assert.deepEqual([events[0]!.event, events.at(-1)!.event], ['start', 'error']);
+        assert.equal(events.at(-1)!.data.code, 'upstream_error');
+        let history = await historyOfGrounded(sid);
+        for (let i = 0; i < 100 && history.length < 2; i++) {
+          await new Promise((r) => setTimeout(r, 50));
+          history = await historyOfGrounded(sid);
+        }
+        assert.deepEqual(history.map((m) => [m.role, m.content, m.sources]), [
+          ['user', 'Tell me', undefined],
+          ['assistant', 'Half an answer', [{ id: '1', title: 'Doc A', url: 'https://docs.example/a' }]],
+        ]);
+      });
+
+      it('keeps the visitor’s message and ends with an error event when Mistral answers 404 for the agent', async (c) => {
+        if (!t.groundedApiKey) return c.skip('no grounded agent on this target');
+        const sid = sessionId();
+        t.standIn.scriptConversation({ type: 'error', status: 404, body: { detail: 'Not Found' } });
+        const events = await readSse(await grounded({ session_id: sid, message: 'Anyone?' }));
+        assert.deepEqual(events.map((e) => e.event), ['start', 'error']);
+        assert.equal(events[1]!.data.code, 'upstream_error');
+        assert.deepEqual((await historyOfGrounded(sid)).map((m) => [m.role, m.content]), [['user', 'Anyone?']]);
+      });
     });
 
     it('answers 400 invalid_request naming the field when the message is missing', async () => {

@@ -205,6 +205,78 @@ export function storeSuite(name: string, makeStore: () => Promise<StoreFixture>,
       assert.equal(stored.at(-1)?.content, 'Half a sen');
     });
 
+    it('stores the sources a reply cites and returns them with the history, only on messages that have any', async () => {
+      const a = await fx.seed();
+      const sessionId = session();
+      const sources = [
+        { id: '1', title: 'Remote-Work-Policy-2026.pdf' },
+        { id: '2', title: 'Pricing — Example “Shop” 👋', url: 'https://shop.example/pricing#plans', snippet: 'Plans & prices <b>not HTML</b>' },
+      ];
+      const r = await begin(a.apiKey, { sessionId, content: 'What is the allowance?' });
+      const done = await store.endTurn({
+        conversationId: r.conversationId,
+        userMessageId: r.userMessageId,
+        content: 'Up to €500 a year.',
+        sources,
+        promptTokens: 3,
+        completionTokens: 2,
+        responseTimeMs: 10,
+      });
+      await turn(a.apiKey, sessionId, 'Thanks', 'You are welcome.');
+      const stored = await store.history(a.agentId, sessionId, 50);
+      assert.deepEqual(stored.find((m) => m.id === done.messageId)?.sources, sources);
+      for (const m of stored.filter((m) => m.id !== done.messageId)) assert.equal('sources' in m, false, `no sources key on ${m.content}`);
+      // The next turn replays the text only.
+      const next = await begin(a.apiKey, { sessionId, content: 'And next year?' });
+      assert.deepEqual(next.history.map((h) => Object.keys(h).sort()), next.history.map(() => ['content', 'role']));
+    });
+
+    it('stores an empty list of sources as none', async () => {
+      const a = await fx.seed();
+      const sessionId = session();
+      const r = await begin(a.apiKey, { sessionId });
+      await store.endTurn({
+        conversationId: r.conversationId,
+        userMessageId: r.userMessageId,
+        content: 'No citation here.',
+        sources: [],
+        promptTokens: 1,
+        completionTokens: 1,
+        responseTimeMs: 1,
+      });
+      const stored = await store.history(a.agentId, sessionId, 50);
+      assert.equal(stored.at(-1)?.sources, undefined);
+    });
+
+    it('refuses sources of the wrong shape and stores no half turn', async () => {
+      const a = await fx.seed();
+      const sessionId = session();
+      const r = await begin(a.apiKey, { sessionId });
+      for (const bad of [
+        [{ id: '1', title: 'x', url: 'javascript:alert(1)' }],
+        [{ id: '1', title: 'x', url: '//evil.example/x' }],
+        [{ id: '1' }],
+        [{ id: '1', title: 'x' }, { id: '1', title: 'y' }],
+        [{ id: '1', title: 'x', extra: true }],
+      ]) {
+        await assert.rejects(
+          store.endTurn({
+            conversationId: r.conversationId,
+            userMessageId: r.userMessageId,
+            content: 'reply',
+            sources: bad as never,
+            promptTokens: 1,
+            completionTokens: 1,
+            responseTimeMs: 1,
+          }),
+          /sources|check|p_sources/,
+          JSON.stringify(bad),
+        );
+      }
+      const stored = await store.history(a.agentId, sessionId, 50);
+      assert.deepEqual(stored.map((m) => m.role), ['user'], 'only the visitor message');
+    });
+
     it('returns the last messages of a session, oldest first', async () => {
       const a = await fx.seed();
       const sessionId = session();

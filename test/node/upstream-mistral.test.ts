@@ -55,7 +55,8 @@ async function run(
         out.result = next.value;
         break;
       }
-      out.deltas.push(next.value);
+      assert.equal(typeof next.value, 'string', 'chat completions yield text only');
+      out.deltas.push(next.value as string);
       opts.onDelta?.(out.deltas.length);
     }
   } catch (err) {
@@ -460,7 +461,7 @@ describe('Mistral upstream: caller abort', () => {
   it('closes the upstream request when the consumer stops iterating', async () => {
     standIn.script({ type: 'reply', text: LONG, chunkSize: 4, chunkDelayMs: 30 });
     for await (const delta of upstream().stream(REQ, { signal: new AbortController().signal, requestId: 'req-1' })) {
-      assert.ok(delta.length > 0);
+      assert.ok(typeof delta === 'string' && delta.length > 0);
       break;
     }
     assert.equal(await standIn.requests[0]?.outcome, 'client-closed');

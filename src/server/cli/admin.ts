@@ -4,6 +4,7 @@
  */
 import type { Db } from '../db/db.ts';
 import { API_KEY_PATTERN, generateApiKey } from '../keys.ts';
+import { DOCS_DEMO_AGENT_ID } from '../upstream/builtin-agents.ts';
 
 export const DEFAULT_OWNER = 'demo@localhost';
 
@@ -28,6 +29,8 @@ export interface AgentRow {
   rate_limit_ip_per_minute: number | null;
   /** Mistral tokens per UTC day; null = unlimited. */
   daily_token_budget: number | null;
+  /** Set: turns go through Mistral's Conversations API with this Mistral agent (migration 00004). */
+  mistral_agent_id: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -45,6 +48,7 @@ export interface AgentFields {
   rate_limit_session_per_minute?: number | null;
   rate_limit_ip_per_minute?: number | null;
   daily_token_budget?: number | null;
+  mistral_agent_id?: string | null;
 }
 
 export interface StatsRow {
@@ -67,7 +71,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const AGENT_COLUMNS = `a.id, a.user_id, u.email as owner, a.name, a.role, a.instructions, a.model, a.temperature,
   a.max_tokens, a.top_p, a.api_key, a.is_active, a.allowed_origins, a.rate_limit_session_per_minute,
-  a.rate_limit_ip_per_minute, a.daily_token_budget, a.created_at, a.updated_at`;
+  a.rate_limit_ip_per_minute, a.daily_token_budget, a.mistral_agent_id, a.created_at, a.updated_at`;
 const AGENT_FROM = 'public.agents a left join auth.users u on u.id = a.user_id';
 
 /** True when `ref` looks like an agent id (uuid) or a widget key. */
@@ -97,6 +101,7 @@ function toAgent(r: Record<string, unknown>): AgentRow {
     rate_limit_session_per_minute: num(r.rate_limit_session_per_minute),
     rate_limit_ip_per_minute: num(r.rate_limit_ip_per_minute),
     daily_token_budget: num(r.daily_token_budget),
+    mistral_agent_id: (r.mistral_agent_id as string | null) ?? null,
     created_at: iso(r.created_at),
     updated_at: iso(r.updated_at),
   };
@@ -199,6 +204,9 @@ export const DEMO_AGENT = {
   instructions:
     'You are a friendly, concise assistant on a demo page of mistral-agent-chat, an embeddable chat widget. ' +
     'Answer helpfully in the language of the visitor, use Markdown when it helps, and say so when you do not know.',
+  // Grounded on this project's README and docs by the offline demo model; with a real MISTRAL_API_KEY the
+  // proxy answers it through chat completions with the instructions above (Mistral does not know this id).
+  mistral_agent_id: DOCS_DEMO_AGENT_ID,
 } as const;
 
 /**

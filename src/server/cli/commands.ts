@@ -14,7 +14,7 @@ export interface Io {
 }
 
 /** Opens DATABASE_URL or the PGlite data folder, applies pending migrations, runs `fn`, closes. */
-async function withDb<R>(env: Env, io: Io, command: string, fn: (db: Db, applied: string[]) => Promise<R>): Promise<R> {
+export async function withDb<R>(env: Env, io: Io, command: string, fn: (db: Db, applied: string[]) => Promise<R>): Promise<R> {
   const config = loadConfig(env);
   if (config.supabaseUrl && !config.databaseUrl) {
     throw new Error(

@@ -33,6 +33,12 @@ Commands:
   agent rotate-key <id|key>   replace an agent's key (the old one stops working)
   agent disable <id|key>      refuse chats for an agent
   agent enable <id|key>       accept chats again
+  agent link-mistral <id|key> answer with a Mistral agent made from this one (--library, --web-search)
+  agent unlink-mistral <id|key>  answer with the agent's own instructions again
+  library create --name NAME  create a Mistral document library
+  library list                list your Mistral document libraries
+  library upload <lib> <file…>  add files to a library
+  library status <lib>        each document's processing status (--wait until done)
   stats                       conversations, messages and tokens per agent
   init supabase [dir]         add our migrations and Edge Function to your Supabase project
 
@@ -55,7 +61,7 @@ ${DATABASE}`,
 Applies the SQL files of supabase/migrations that this database has not seen yet.
 ${DATABASE}`,
 
-  agent: `Usage: mistral-agent-chat agent <create|list|update|rotate-key|disable|enable> [options]
+  agent: `Usage: mistral-agent-chat agent <create|list|update|rotate-key|disable|enable|link-mistral|unlink-mistral> [options]
 
 Run "mistral-agent-chat agent <subcommand> --help" for the options of each.`,
 
@@ -99,6 +105,58 @@ ${DATABASE}`,
 
 Accepts chats again for a disabled agent.
 ${DATABASE}`,
+
+  'agent link-mistral': `Usage: mistral-agent-chat agent link-mistral <id|key> [--library ID]… [--web-search] [--json]
+       mistral-agent-chat agent link-mistral <id|key> --agent-id MISTRAL_AGENT_ID [--json]
+
+Grounds an agent's answers: creates a Mistral agent from this agent's name, instructions, model,
+temperature, top_p and max_tokens, with the document_library tool on the libraries given and optionally
+web search, and stores its id in mistral_agent_id. Run it again after changing the agent to update the
+Mistral agent (tools are replaced only when --library or --web-search is given). From then on the agent's
+turns go through Mistral's Conversations API and replies show their sources.
+
+Options:
+  --library ID        a Mistral document library to search (repeat for several; see "library list")
+  --web-search        let the agent search the web
+  --agent-id ID       link an agent you already made on Mistral, as it is (offline-demo:docs: the
+                      offline demo's built-in search over this project's docs, no key needed)
+  --json              print {agent, mistral_agent, action} as JSON
+Needs MISTRAL_API_KEY (MISTRAL_BASE_URL is honoured).
+${DATABASE}`,
+
+  'agent unlink-mistral': `Usage: mistral-agent-chat agent unlink-mistral <id|key> [--json]
+
+Clears mistral_agent_id: the agent answers with its own instructions and settings again (chat completions).
+The Mistral agent itself is left as it is.
+${DATABASE}`,
+
+  library: `Usage: mistral-agent-chat library <create|list|upload|status> [options]
+
+Mistral document libraries, for agents linked with "agent link-mistral --library ID". Needs MISTRAL_API_KEY.
+Run "mistral-agent-chat library <subcommand> --help" for the options of each.`,
+
+  'library create': `Usage: mistral-agent-chat library create --name NAME [--description TEXT] [--json]
+
+Creates a document library on Mistral and prints its id. Needs MISTRAL_API_KEY.`,
+
+  'library list': `Usage: mistral-agent-chat library list [--json]
+
+Lists the document libraries this MISTRAL_API_KEY can see, with their number of documents and size.`,
+
+  'library upload': `Usage: mistral-agent-chat library upload <library-id> <file>… [--json]
+
+Uploads files (PDF, Word, text, Markdown, HTML, …) into a library. Each file is reported; a file Mistral
+rejects does not stop the others, and the command then exits 1. Mistral processes files for a while
+before an agent can search them: see "library status --wait". Needs MISTRAL_API_KEY.`,
+
+  'library status': `Usage: mistral-agent-chat library status <library-id> [--wait] [--timeout SECONDS] [--json]
+
+Lists the library's documents with their processing status (ready, processing, failed).
+
+Options:
+  --wait            poll until no document is processing (exits 1 if one failed or time ran out)
+  --timeout SECONDS  how long --wait waits (default 600)
+Needs MISTRAL_API_KEY.`,
 
   init: `Usage: mistral-agent-chat init supabase [dir] [--force] [--json]
 

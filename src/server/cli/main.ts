@@ -16,7 +16,7 @@ const defaultIo: Io = {
 /** Runs one command; resolves to the exit code, or undefined when the process keeps running (serve). */
 export async function main(argv: string[], env: Env = process.env, io: Io = defaultIo): Promise<number | undefined> {
   const [command, ...rest] = argv;
-  const sub = (command === 'agent' || command === 'init') && rest[0] && !rest[0].startsWith('-') ? rest[0] : undefined;
+  const sub = (command === 'agent' || command === 'init' || command === 'library') && rest[0] && !rest[0].startsWith('-') ? rest[0] : undefined;
   const args = sub ? rest.slice(1) : rest;
   const helpKey = sub ? `${command} ${sub}` : (command ?? '');
   try {
@@ -39,7 +39,10 @@ export async function main(argv: string[], env: Env = process.env, io: Io = defa
       case 'migrate':
         return await commands.migrateCommand(args, env, io);
       case 'agent':
+        if (sub === 'link-mistral' || sub === 'unlink-mistral') return await (await import('./mistral.ts')).mistralAgentCommand(sub, args, env, io);
         return await commands.agentCommand(sub, args, env, io);
+      case 'library':
+        return await (await import('./mistral.ts')).libraryCommand(sub, args, env, io);
       case 'stats':
         return await commands.statsCommand(args, env, io);
       case 'init': {

@@ -48,6 +48,7 @@ export function agentDetails(a: AgentRow): string {
     ['per session', limitText(a.rate_limit_session_per_minute, 'turns/min', 'default (20 turns/min)')],
     ['per IP', limitText(a.rate_limit_ip_per_minute, 'turns/min', 'default (60 turns/min)')],
     ['daily tokens', a.daily_token_budget === null ? 'unlimited' : String(a.daily_token_budget)],
+    ['mistral id', a.mistral_agent_id],
     ['key', a.api_key],
     ['instructions', a.instructions],
   ];

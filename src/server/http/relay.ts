@@ -1,15 +1,16 @@
 import type { SSEStreamingApi } from 'hono/streaming';
-import type { ChatEventMap, ChatEventName, ErrorEventData, FinishReason } from '../../protocol.ts';
+import type { ChatEventMap, ChatEventName, ErrorEventData, FinishReason, Source } from '../../protocol.ts';
 import { ApiError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { AgentSettings, BeginTurnResult, HistoryItem, Store } from '../store/store.ts';
-import type { Upstream, UpstreamRequest, UpstreamResult } from '../upstream/upstream.ts';
+import type { Upstream, UpstreamEvent, UpstreamRequest, UpstreamResult, UpstreamYield } from '../upstream/upstream.ts';
 import { describeError, storeCall } from './store-call.ts';
 import type { Turn } from './turns.ts';
 
 /**
  * One chat turn after `beginTurn` stored the user message: relay the upstream reply as SSE events
- * (start, delta*, then done | error) and store what was relayed with `endTurn`, whatever happens:
+ * (start, delta / sources / activity, then done | error) and store what was relayed (text and sources) with
+ * `endTurn`, whatever happens:
  * a full reply, an upstream failure after some text, the visitor leaving or pressing Stop, a server shutdown.
  * Never rejects: every failure ends as an `error` event (when someone still listens) and a log line.
  */
@@ -51,6 +52,8 @@ export function upstreamRequest(agent: AgentSettings, history: HistoryItem[]): U
   if (agent.temperature !== null) req.temperature = Number(agent.temperature);
   if (agent.max_tokens !== null) req.max_tokens = Number(agent.max_tokens);
   if (agent.top_p !== null) req.top_p = Number(agent.top_p);
+  // A Mistral agent: the upstream sends the conversation to that agent, whose own settings apply.
+  if (agent.mistral_agent_id) req.agentId = agent.mistral_agent_id;
   return req;
 }
 
@@ -69,6 +72,8 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 
 interface Pumped {
   text: string;
+  /** Every source relayed, in order (what the reply cites). */
+  sources: Source[];
   lastTokenAt: number | null;
   result: UpstreamResult | null;
   error: unknown;
@@ -77,26 +82,38 @@ interface Pumped {
 async function pump(
   input: RelayInput,
   send: (text: string) => Promise<unknown>,
+  sendEvent: (event: UpstreamEvent) => Promise<unknown>,
 ): Promise<Pumped> {
   const { turn, upstream, begun, requestId } = input;
   let text = '';
+  const sources: Source[] = [];
   let lastTokenAt: number | null = null;
-  let gen: AsyncGenerator<string, UpstreamResult, void> | undefined;
+  let gen: AsyncGenerator<UpstreamYield, UpstreamResult, void> | undefined;
   try {
     gen = upstream.stream(upstreamRequest(begun.agent, begun.history), { signal: turn.signal, requestId });
     for (;;) {
       if (turn.signal.aborted) throw turn.signal.reason;
       const step = await untilAborted(gen.next(), turn.signal);
-      if (step.done) return { text, lastTokenAt, result: step.value, error: null };
-      if (!step.value) continue;
-      text += step.value;
+      if (step.done) return { text, sources, lastTokenAt, result: step.value, error: null };
+      const item = step.value;
+      if (typeof item !== 'string') {
+        if (item.type === 'source') {
+          // Ids are unique within a reply (the protocol says so, and end_turn refuses a list that repeats one).
+          if (sources.some((s) => s.id === item.source.id)) continue;
+          sources.push(item.source);
+        }
+        await sendEvent(item);
+        continue;
+      }
+      if (!item) continue;
+      text += item;
       lastTokenAt = performance.now();
-      await send(step.value);
+      await send(item);
     }
   } catch (error) {
     // Let the generator clean up (close its upstream body) without waiting for it.
     gen?.return({ finishReason: 'aborted', promptTokens: null, completionTokens: null }).catch(() => {});
-    return { text, lastTokenAt, result: null, error };
+    return { text, sources, lastTokenAt, result: null, error };
   }
 }
 
@@ -130,12 +147,13 @@ export async function relayTurn(input: RelayInput): Promise<void> {
     if (turn.abortReason === 'shutdown') shutdownTimer = setTimeout(() => stream.abort(), SHUTDOWN_WRITE_MS);
   });
 
-  const endTurn = (content: string, result: UpstreamResult | null, responseTimeMs: number) =>
+  const endTurn = (content: string, sources: Source[], result: UpstreamResult | null, responseTimeMs: number) =>
     storeCall(log, requestId, 'endTurn', () =>
       store.endTurn({
         conversationId: begun.conversationId,
         userMessageId: begun.userMessageId,
         content,
+        sources: sources.length ? sources : null,
         promptTokens: result?.promptTokens ?? null,
         completionTokens: result?.completionTokens ?? null,
         responseTimeMs,
@@ -144,12 +162,17 @@ export async function relayTurn(input: RelayInput): Promise<void> {
 
   try {
     await send('start', { conversation_id: begun.conversationId, message_id: begun.userMessageId });
-    const { text, lastTokenAt, result, error } = await pump(input, (t) => send('delta', { text: t }));
+    const { text, sources, lastTokenAt, result, error } = await pump(
+      input,
+      (t) => send('delta', { text: t }),
+      (e) =>
+        e.type === 'source' ? send('sources', { sources: [e.source] }) : send('activity', { tool: e.tool, state: e.state }),
+    );
     const responseTimeMs = Math.max(0, Math.round((lastTokenAt ?? performance.now()) - receivedAt));
 
     if (result) {
       // The whole reply was relayed: store it with its billed tokens, even if the visitor left just now.
-      const { messageId } = await endTurn(text, result, responseTimeMs);
+      const { messageId } = await endTurn(text, sources, result, responseTimeMs);
       await send('done', {
         message_id: messageId,
         tokens_used: result.completionTokens ?? 0,
@@ -159,8 +182,8 @@ export async function relayTurn(input: RelayInput): Promise<void> {
       return;
     }
 
-    // Stopped or failed: keep what the visitor already saw; nothing relayed means no assistant message.
-    const stored = text ? await endTurn(text, null, responseTimeMs) : null;
+    // Stopped or failed: keep what the visitor already saw; no text relayed means no assistant message.
+    const stored = text ? await endTurn(text, sources, null, responseTimeMs) : null;
     const reason = turn.abortReason;
     if (reason === 'client') {
       log.info('chat stopped by the visitor', { request_id: requestId, relayed_chars: text.length });

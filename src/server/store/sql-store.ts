@@ -54,6 +54,13 @@ export function toBeginTurnResult(row: BeginTurnRow): BeginTurnResult {
   };
 }
 
+/** Maps one item of `public.session_history`'s JSON (also used by the Supabase adapter). */
+export function toStoredMessage(m: StoredMessage): StoredMessage {
+  const message: StoredMessage = { id: m.id, role: m.role, content: m.content, created_at: m.created_at };
+  if (Array.isArray(m.sources) && m.sources.length > 0) message.sources = m.sources;
+  return message;
+}
+
 /** Maps `public.agent_by_key`'s JSON (or null) to the Store result. */
 export function toAgentPublic(row: AgentPublic | null): AgentPublic | null {
   if (!row) return null;
@@ -101,16 +108,20 @@ export class SqlStore implements Store {
   }
 
   async endTurn(input: EndTurnInput): Promise<{ messageId: string }> {
+    const params: unknown[] = [
+      input.conversationId,
+      input.userMessageId,
+      input.content,
+      input.promptTokens,
+      input.completionTokens,
+      Math.round(input.responseTimeMs),
+    ];
+    // Sources only when there are some: a reply without any is the same call as before migration 00007.
+    const sources = input.sources?.length ? JSON.stringify(input.sources) : null;
+    if (sources !== null) params.push(sources);
     const { rows } = await this.#db.query<{ id: string }>(
-      'select public.end_turn($1::uuid, $2::uuid, $3::text, $4::int, $5::int, $6::int) as id',
-      [
-        input.conversationId,
-        input.userMessageId,
-        input.content,
-        input.promptTokens,
-        input.completionTokens,
-        Math.round(input.responseTimeMs),
-      ],
+      `select public.end_turn($1::uuid, $2::uuid, $3::text, $4::int, $5::int, $6::int${sources === null ? '' : ', $7::text::jsonb'}) as id`,
+      params,
     );
     const id = rows[0]?.id;
     if (!id) throw new Error('end_turn returned nothing');
@@ -122,7 +133,7 @@ export class SqlStore implements Store {
       'select public.session_history($1::uuid, $2::text, $3::int) as r',
       [agentId, sessionId, limit],
     );
-    return (rows[0]?.r ?? []).map((m) => ({ id: m.id, role: m.role, content: m.content, created_at: m.created_at }));
+    return (rows[0]?.r ?? []).map(toStoredMessage);
   }
 
   async ping(): Promise<void> {

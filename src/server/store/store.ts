@@ -1,4 +1,4 @@
-import type { StoredMessage } from '../../protocol.ts';
+import type { Source, StoredMessage } from '../../protocol.ts';
 
 /** What the proxy needs of an agent to call Mistral (never sent to a visitor). */
 export interface AgentSettings {
@@ -63,6 +63,8 @@ export interface EndTurnInput {
   userMessageId: string;
   /** The assistant reply as relayed (may be partial after Stop, a cut or a timeout). */
   content: string;
+  /** What the reply cites (as relayed in `sources` events); null or absent when nothing. */
+  sources?: Source[] | null;
   /** Billed prompt tokens: stored on the user message. */
   promptTokens: number | null;
   /** Billed completion tokens: stored on the assistant message. */

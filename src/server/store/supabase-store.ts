@@ -6,7 +6,7 @@
  */
 import { createClient, type SupabaseClient, type SupabaseClientOptions } from '@supabase/supabase-js';
 import type { StoredMessage } from '../../protocol.ts';
-import { toAgentPublic, toBeginTurnResult, type BeginTurnRow } from './sql-store.ts';
+import { toAgentPublic, toBeginTurnResult, toStoredMessage, type BeginTurnRow } from './sql-store.ts';
 import type { AgentPublic, BeginTurnInput, BeginTurnResult, EndTurnInput, Store } from './store.ts';
 
 export interface SupabaseStoreOptions {
@@ -88,6 +88,8 @@ export class SupabaseStore implements Store {
       p_prompt_tokens: input.promptTokens,
       p_completion_tokens: input.completionTokens,
       p_response_time_ms: Math.round(input.responseTimeMs),
+      // Only when there are some: without it the call also matches a database before migration 00007.
+      ...(input.sources?.length ? { p_sources: input.sources } : {}),
     });
     if (!id) throw new Error('end_turn returned nothing');
     return { messageId: id };
@@ -99,7 +101,7 @@ export class SupabaseStore implements Store {
       p_session_id: sessionId,
       p_limit: limit,
     });
-    return (rows ?? []).map((m) => ({ id: m.id, role: m.role, content: m.content, created_at: m.created_at }));
+    return (rows ?? []).map(toStoredMessage);
   }
 
   async ping(): Promise<void> {

@@ -1,6 +1,8 @@
 /**
- * The Mistral chat-completions upstream: one streamed POST, parsed with eventsource-parser, with time
- * limits, retries before the first delta, and error mapping to ApiError. Runtime-neutral (fetch, Web streams).
+ * The Mistral upstream: one streamed POST, parsed with eventsource-parser, with time limits, retries before
+ * the first delta, and error mapping to ApiError. Runtime-neutral (fetch, Web streams). It speaks both of
+ * Mistral's streaming wire formats with the same transport: chat completions, and the Conversations API
+ * when the request names a Mistral agent (`agentId`); see chat-completions.ts and conversations.ts.
  *
  * Abort semantics: when `opts.signal` aborts, the fetch is aborted at once and the generator throws a
  * DOMException named `AbortError` (see `isAbortError`), never an ApiError; text already yielded stays
@@ -9,7 +11,15 @@
 import { createParser } from 'eventsource-parser';
 import { ApiError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import type { Upstream, UpstreamOptions, UpstreamRequest, UpstreamResult } from './upstream.ts';
+import { DOCS_DEMO_AGENT_ID } from './builtin-agents.ts';
+import { chatCompletions } from './chat-completions.ts';
+import { conversations } from './conversations.ts';
+import { summarizeErrorBody } from './error-body.ts';
+import { StreamError, type WireFormat } from './stream-reader.ts';
+import type { Upstream, UpstreamOptions, UpstreamRequest, UpstreamResult, UpstreamYield } from './upstream.ts';
+
+export { contentText, requestBody } from './chat-completions.ts';
+export { summarizeErrorBody } from './error-body.ts';
 
 export interface MistralUpstreamOptions {
   apiKey: string;
@@ -21,6 +31,12 @@ export interface MistralUpstreamOptions {
   log: Logger;
   /** Defaults to the global fetch; the offline demo passes an in-process one. */
   fetch?: typeof fetch;
+  /**
+   * Agent ids Mistral does not know, answered through chat completions with the row's own instructions
+   * instead of the Conversations API. Default: the offline demo's built-in docs agent, so a database made
+   * in demo mode keeps working once a real MISTRAL_API_KEY is set. The offline demo passes an empty set.
+   */
+  localAgentIds?: ReadonlySet<string>;
 }
 
 export const UPSTREAM_MESSAGES = {
@@ -29,6 +45,7 @@ export const UPSTREAM_MESSAGES = {
   rateLimited: 'The assistant is receiving too many requests right now. Please try again in a moment.',
   unavailable: 'The assistant is temporarily unavailable. Please try again.',
   unreachable: 'The assistant could not be reached. Please try again.',
+  blocked: 'The assistant cannot answer this message.',
   cutOff: 'The assistant stopped answering before the end of its reply.',
   timeout: 'The assistant took too long to answer. Please try again.',
 } as const;
@@ -41,25 +58,29 @@ export function isAbortError(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { name?: unknown }).name === 'AbortError';
 }
 
+const DEFAULT_LOCAL_AGENTS: ReadonlySet<string> = new Set([DOCS_DEMO_AGENT_ID]);
+
 export function createMistralUpstream(options: MistralUpstreamOptions): Upstream {
-  const url = `${options.baseUrl.replace(/\/+$/, '')}/v1/chat/completions`;
+  const base = options.baseUrl.replace(/\/+$/, '');
+  const local = options.localAgentIds ?? DEFAULT_LOCAL_AGENTS;
+  const told = new Set<string>();
   return {
     kind: 'mistral',
-    stream: (req, opts) => streamReply(options, url, req, opts),
+    stream(req, opts) {
+      if (req.agentId === undefined || !local.has(req.agentId)) {
+        return streamReply(options, req.agentId === undefined ? chatCompletions : conversations, base, req, opts);
+      }
+      if (!told.has(req.agentId)) {
+        told.add(req.agentId);
+        options.log.warn('This agent is linked to a built-in demo agent that Mistral does not know: answering with chat completions and the agent\'s own instructions. Link it to a real Mistral agent with `mistral-agent-chat agent link-mistral`.', {
+          request_id: opts.requestId,
+          mistral_agent_id: req.agentId,
+        });
+      }
+      const { agentId: _local, ...plain } = req;
+      return streamReply(options, chatCompletions, base, plain, opts);
+    },
   };
-}
-
-/** Only fields Mistral knows: it answers 422 to anything else. */
-export function requestBody(req: UpstreamRequest): Record<string, unknown> {
-  const body: Record<string, unknown> = {
-    model: req.model,
-    messages: req.messages.map((m) => ({ role: m.role, content: m.content })),
-    stream: true,
-  };
-  if (req.temperature != null) body.temperature = req.temperature;
-  if (req.max_tokens != null) body.max_tokens = req.max_tokens;
-  if (req.top_p != null) body.top_p = req.top_p;
-  return body;
 }
 
 type StopReason = 'caller' | 'first_byte' | 'idle' | 'total';
@@ -87,15 +108,19 @@ interface Call {
   stopped: StopReason | undefined;
   yielded: boolean;
   cancelReader: (() => void) | undefined;
+  /** The Mistral agent of a Conversations call. */
+  readonly agentId: string | undefined;
 }
 
 async function* streamReply(
   o: MistralUpstreamOptions,
-  url: string,
+  wire: WireFormat,
+  base: string,
   req: UpstreamRequest,
   opts: UpstreamOptions,
-): AsyncGenerator<string, UpstreamResult, void> {
+): AsyncGenerator<UpstreamYield, UpstreamResult, void> {
   if (opts.signal.aborted) throw abortError();
+  const url = base + wire.path;
   const init = {
     method: 'POST',
     headers: {
@@ -103,10 +128,11 @@ async function* streamReply(
       'content-type': 'application/json',
       accept: 'text/event-stream',
     },
-    body: JSON.stringify(requestBody(req)),
+    body: JSON.stringify(wire.body(req)),
   };
   const call: Call = {
     o, opts, controller: new AbortController(), stopped: undefined, yielded: false, cancelReader: undefined,
+    agentId: wire === conversations ? req.agentId : undefined,
     watch: new Watchdog(o.timeouts, (why) => stop(why)),
   };
   function stop(why: StopReason) {
@@ -122,7 +148,7 @@ async function* streamReply(
   try {
     for (let attempt = 0; ; attempt++) {
       try {
-        const result = yield* attemptOnce(call, url, { ...init, signal: call.controller.signal });
+        const result = yield* attemptOnce(call, wire, url, { ...init, signal: call.controller.signal });
         complete = true;
         return result;
       } catch (err) {
@@ -146,7 +172,7 @@ async function* streamReply(
   }
 }
 
-async function* attemptOnce(call: Call, url: string, init: RequestInit): AsyncGenerator<string, UpstreamResult, void> {
+async function* attemptOnce(call: Call, wire: WireFormat, url: string, init: RequestInit): AsyncGenerator<UpstreamYield, UpstreamResult, void> {
   const { o } = call;
   call.watch.phase('first_byte');
   let res: Response;
@@ -165,14 +191,13 @@ async function* attemptOnce(call: Call, url: string, init: RequestInit): AsyncGe
   // + pipeThrough(EventSourceParserStream), which matters at thousands of replies a second.
   const reader = res.body.getReader();
   const decoder = new TextDecoder();
-  const events: string[] = [];
-  const parser = createParser({ onEvent: (e) => void events.push(e.data) });
+  const events: { event: string | undefined; data: string }[] = [];
+  const parser = createParser({ onEvent: (e) => void events.push({ event: e.event, data: e.data }) });
+  const stream = wire.reader((msg, fields) => o.log.warn(msg, { request_id: call.opts.requestId, ...fields }));
+  const out: UpstreamYield[] = [];
   call.cancelReader = () => void reader.cancel().catch(() => {});
   let drained = false;
-  let finishReason: string | null = null;
-  let promptTokens: number | null = null;
-  let completionTokens: number | null = null;
-  let sawDone = false;
+  let ended = false;
   let sawEvent = false;
   try {
     for (;;) {
@@ -184,7 +209,7 @@ async function* attemptOnce(call: Call, url: string, init: RequestInit): AsyncGe
         try {
           next = await reader.read();
         } catch (err) {
-          if (call.stopped || finishReason !== null) break; // stopped: the caller throws; finished: keep the reply
+          if (call.stopped || stream.result() !== null) break; // stopped: the caller throws; finished: keep the reply
           throw networkFailure(err, call);
         }
         if (call.stopped) break;
@@ -192,88 +217,39 @@ async function* attemptOnce(call: Call, url: string, init: RequestInit): AsyncGe
         parser.feed(next.done ? decoder.decode() : decoder.decode(next.value, { stream: true }));
         continue;
       }
-      const data = (events.shift() as string).trim();
+      const { event, data } = events.shift()!;
       if (!sawEvent) {
         sawEvent = true;
         call.watch.phase('idle');
       }
-      if (data === '[DONE]') {
-        sawDone = true;
-        break;
+      try {
+        ended = stream.onEvent(event, data, out);
+      } catch (err) {
+        if (!(err instanceof StreamError)) throw err;
+        throw new AttemptFailure(new ApiError('upstream_error', UPSTREAM_MESSAGES.unavailable), false, 'error', err.logMsg,
+          redactFields(err.fields, o.apiKey));
       }
-      const chunk = parseChunk(data, call);
-      if (!chunk) continue;
-      if (chunk.usage) {
-        promptTokens = chunk.usage.promptTokens;
-        completionTokens = chunk.usage.completionTokens;
-      }
-      if (chunk.finishReason) finishReason = chunk.finishReason;
-      if (chunk.text) {
+      for (const item of out) {
         call.yielded = true;
         call.watch.pause();
-        yield chunk.text;
+        yield item;
       }
+      out.length = 0;
+      if (ended) break;
     }
-    // A time limit hit after finish_reason (waiting for usage or [DONE]) still leaves a complete reply.
-    const complete = finishReason !== null && call.stopped !== 'caller';
+    const result = stream.result();
+    // A time limit hit after the reply completed (waiting for usage or the end of the stream) still leaves a complete reply.
+    const complete = result !== null && call.stopped !== 'caller';
     if (call.stopped && !complete) throw new Error('stopped'); // streamReply turns this into the stop's error
-    if (finishReason === null) {
-      throw new AttemptFailure(new ApiError('upstream_error', UPSTREAM_MESSAGES.cutOff), false, 'error',
-        'Mistral stream ended without a finish_reason', { sawDone });
+    if (result === null) {
+      throw new AttemptFailure(new ApiError('upstream_error', UPSTREAM_MESSAGES.cutOff), false, 'error', stream.cutMessage,
+        { sawEnd: ended });
     }
-    return { finishReason: finishReason as string, promptTokens, completionTokens };
+    return result;
   } finally {
     call.cancelReader = undefined;
     if (!drained) void reader.cancel().catch(() => {});
   }
-}
-
-interface ParsedChunk {
-  text: string;
-  finishReason: string | null;
-  usage: { promptTokens: number | null; completionTokens: number | null } | null;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** `delta.content` is a string, or an array of parts of which only text parts are shown. */
-export function contentText(content: unknown): string {
-  if (typeof content === 'string') return content;
-  if (!Array.isArray(content)) return '';
-  let text = '';
-  for (const part of content) {
-    if (isRecord(part) && part.type === 'text' && typeof part.text === 'string') text += part.text;
-  }
-  return text;
-}
-
-function tokenCount(v: unknown): number | null {
-  return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : null;
-}
-
-function parseChunk(data: string, call: Call): ParsedChunk | null {
-  let obj: unknown;
-  try {
-    obj = JSON.parse(data);
-  } catch {
-    call.o.log.warn('Ignoring an unreadable Mistral stream event', { request_id: call.opts.requestId, data: data.slice(0, 200) });
-    return null;
-  }
-  if (!isRecord(obj)) return null;
-  if (obj.object === 'error') {
-    throw new AttemptFailure(new ApiError('upstream_error', UPSTREAM_MESSAGES.unavailable), false, 'error',
-      'Mistral sent an error inside the stream', { detail: redact(summarizeErrorBody(data), call.o.apiKey) });
-  }
-  const choices = Array.isArray(obj.choices) ? obj.choices : [];
-  const choice = choices.find((c) => isRecord(c) && (c.index === undefined || c.index === 0));
-  const delta = isRecord(choice) && isRecord(choice.delta) ? choice.delta : undefined;
-  const finish = isRecord(choice) && typeof choice.finish_reason === 'string' ? choice.finish_reason : null;
-  const usage = isRecord(obj.usage)
-    ? { promptTokens: tokenCount(obj.usage.prompt_tokens), completionTokens: tokenCount(obj.usage.completion_tokens) }
-    : null;
-  return { text: contentText(delta?.content), finishReason: finish, usage };
 }
 
 function networkFailure(err: unknown, call: Call): AttemptFailure {
@@ -287,9 +263,17 @@ async function statusFailure(res: Response, call: Call): Promise<AttemptFailure>
   const status = res.status;
   const body = redact(await readCapped(res).catch(() => ''), call.o.apiKey);
   const fields = { status, detail: summarizeErrorBody(body), body: body.slice(0, 500) };
+  if (status === 403 && /guardrail/i.test(body)) {
+    return new AttemptFailure(new ApiError('upstream_error', UPSTREAM_MESSAGES.blocked), false, 'warn',
+      'A Mistral guardrail blocked the request', fields);
+  }
   if (status === 401 || status === 403) {
     return new AttemptFailure(new ApiError('upstream_error', UPSTREAM_MESSAGES.badKey), false, 'error',
       'Mistral rejected the API key', fields);
+  }
+  if (status === 404 && call.agentId !== undefined) {
+    return new AttemptFailure(new ApiError('upstream_error', UPSTREAM_MESSAGES.badKey), false, 'error',
+      'Mistral does not know this agent (check the agent\'s mistral_agent_id)', { ...fields, mistral_agent_id: call.agentId });
   }
   if (status === 429) {
     const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
@@ -326,34 +310,14 @@ async function readCapped(res: Response): Promise<string> {
   }
 }
 
-/** A short, log-friendly description of any of Mistral's error body shapes (see mistral-wire.md). */
-export function summarizeErrorBody(text: string): string {
-  let obj: unknown;
-  try {
-    obj = JSON.parse(text);
-  } catch {
-    return text.replace(/\s+/g, ' ').trim().slice(0, 200);
-  }
-  if (!isRecord(obj)) return String(obj).slice(0, 200);
-  const parts: string[] = [];
-  const describe = (v: unknown) => {
-    if (typeof v === 'string') parts.push(v);
-    else if (Array.isArray(v)) {
-      for (const d of v) {
-        if (isRecord(d)) parts.push([Array.isArray(d.loc) ? d.loc.join('.') : '', d.msg ?? d.type ?? ''].filter(Boolean).join(': '));
-      }
-    } else if (isRecord(v)) describe(v.detail ?? v.message);
-  };
-  describe(obj.message);
-  describe(obj.detail);
-  for (const key of ['type', 'code', 'request_id'] as const) {
-    if (typeof obj[key] === 'string') parts.push(`${key}=${obj[key] as string}`);
-  }
-  return parts.join('; ').slice(0, 300);
-}
-
 function redact(text: string, apiKey: string): string {
   return apiKey.length >= 4 ? text.split(apiKey).join('[redacted]') : text;
+}
+
+function redactFields(fields: Record<string, unknown>, apiKey: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(fields)) out[k] = typeof v === 'string' ? redact(v, apiKey) : v;
+  return out;
 }
 
 /** `Retry-After` as milliseconds: delta-seconds or an HTTP date; undefined when absent or unreadable. */

@@ -5,6 +5,7 @@
  */
 import type { Logger } from '../log.ts';
 import { createMistralUpstream } from './mistral.ts';
+import { withGroundedDemo } from './offline-conversations.ts';
 import type { Upstream } from './upstream.ts';
 import { offlineDemoReply, tokenPieces } from './offline-demo-replies.ts';
 import { EVENT_STREAM_HEADERS, lastUserText, replyFrames, requestValidationError, usageOf } from './wire-format.ts';
@@ -29,7 +30,9 @@ export function createOfflineDemoUpstream(opts: OfflineDemoOptions = {}): Upstre
     timeouts: { firstByteMs: 10_000, idleMs: 10_000, totalMs: 120_000 },
     retries: { max: 0, maxDelayMs: 0 },
     log: opts.log ?? silent,
-    fetch: offlineDemoFetch(opts.chunkDelayMs ?? 25, opts.chunkSize, opts.firstTokenMs ?? (paced ? 350 : 0)),
+    // Agents with a mistral_agent_id get the grounded Conversations demo (offline-conversations.ts).
+    fetch: withGroundedDemo(offlineDemoFetch(opts.chunkDelayMs ?? 25, opts.chunkSize, opts.firstTokenMs ?? (paced ? 350 : 0)), opts),
+    localAgentIds: new Set(),
   });
   return { kind: 'offline-demo', stream: (req, o) => inner.stream(req, o) };
 }
