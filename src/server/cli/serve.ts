@@ -65,9 +65,10 @@ export async function serveCommand(args: string[], env: Env, io: Io): Promise<nu
   const format = logFormat(env, Boolean(process.stderr.isTTY));
   const config = loadConfig(env);
   const log = format === 'json' ? consoleLogger({ service: 'mistral-agent-chat' }) : textLogger();
-  const server = await startServer({ env, log, ...(port === undefined ? {} : { port }), ...(demo === undefined ? {} : { demo }) });
-  if (format === 'text') io.err('\n' + summary(server) + '\n');
+  const started = startServer({ env, log, ...(port === undefined ? {} : { port }), ...(demo === undefined ? {} : { demo }) });
 
+  // Listening for signals before anything is printed: whoever reads the output and signals at once must get
+  // a graceful stop, not the default (an immediate kill).
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -81,15 +82,20 @@ export async function serveCommand(args: string[], env: Env, io: Io): Promise<nu
       log.error('shutdown took too long: exiting');
       process.exit(1);
     }, config.shutdownGraceMs + 10_000).unref();
-    server.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        log.error('shutdown failed', { error: err instanceof Error ? err.message : String(err) });
-        process.exit(1);
-      },
-    );
+    started
+      .then((server) => server.close())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          log.error('shutdown failed', { error: err instanceof Error ? err.message : String(err) });
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+
+  const server = await started;
+  if (format === 'text' && !stopping) io.err('\n' + summary(server) + '\n');
   return undefined;
 }
