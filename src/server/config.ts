@@ -11,8 +11,11 @@ export interface Config {
   supabaseKey: string | undefined;
   mistralApiKey: string | undefined;
   mistralBaseUrl: string;
-  /** Trust X-Forwarded-For for the client IP (only behind a proxy you control). */
-  trustProxy: boolean;
+  /**
+   * How many proxies of yours stand in front of the server (TRUST_PROXY, as Express's `trust proxy` hop count):
+   * 0 = none, the client is the socket's peer; N = the client is the N-th X-Forwarded-For entry from the right.
+   */
+  trustProxy: number;
   limits: {
     messageChars: number;
     bodyBytes: number;
@@ -30,6 +33,8 @@ export interface Config {
   retries: { max: number; maxDelayMs: number };
   /** Seconds a closing server lets open streams run before aborting them. */
   shutdownGraceMs: number;
+  /** The Node server's maintenance timer (migration 00005): interval (0 = off) and rows per task per batch. */
+  maintenance: { intervalMs: number; batchSize: number };
 }
 
 type Env = Record<string, string | undefined>;
@@ -40,6 +45,22 @@ function int(env: Env, name: string, fallback: number): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
   return n;
+}
+
+/**
+ * TRUST_PROXY: a number of trusted hops. `true`/`yes`/`on` mean one hop (what `TRUST_PROXY=1` always meant:
+ * one proxy of yours in front); `false`/`no`/`off`/empty mean none. Anything else stops the start: guessing
+ * would either let clients pick their address or lump every client into one bucket.
+ */
+export function parseTrustProxy(raw: string | undefined): number {
+  const v = (raw ?? '').trim().toLowerCase();
+  if (v === '' || v === '0' || v === 'false' || v === 'no' || v === 'off') return 0;
+  if (v === 'true' || v === 'yes' || v === 'on') return 1;
+  if (/^\d{1,2}$/.test(v)) return Number(v);
+  throw new Error(
+    `TRUST_PROXY must be the number of proxies of yours in front of this server (0 = none; 1 = one, e.g. a load ` +
+      `balancer or nginx; 2 = a CDN then a load balancer), got "${raw}". Address lists are not supported.`,
+  );
 }
 
 /** SUPABASE_SECRET_KEYS is a JSON object of named keys: `{"default":"sb_secret_…"}`. */
@@ -65,7 +86,7 @@ export function loadConfig(env: Env): Config {
     supabaseKey: resolveSupabaseKey(env),
     mistralApiKey: env.MISTRAL_API_KEY || undefined,
     mistralBaseUrl: (env.MISTRAL_BASE_URL || 'https://api.mistral.ai').replace(/\/+$/, '').replace(/\/v1$/, ''),
-    trustProxy: env.TRUST_PROXY === '1' || env.TRUST_PROXY === 'true',
+    trustProxy: parseTrustProxy(env.TRUST_PROXY),
     limits: {
       messageChars: int(env, 'MAX_MESSAGE_CHARS', 4000),
       bodyBytes: int(env, 'MAX_BODY_BYTES', 32 * 1024),
@@ -79,5 +100,9 @@ export function loadConfig(env: Env): Config {
     },
     retries: { max: int(env, 'UPSTREAM_RETRIES', 2), maxDelayMs: int(env, 'UPSTREAM_RETRY_MAX_MS', 8_000) },
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 5_000),
+    maintenance: {
+      intervalMs: int(env, 'MAINTENANCE_INTERVAL_MS', 5 * 60_000),
+      batchSize: Math.max(1, int(env, 'MAINTENANCE_BATCH_SIZE', 5_000)),
+    },
   };
 }

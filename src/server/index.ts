@@ -8,6 +8,7 @@ export { createRuntime, storageMode, type Runtime, type RuntimeOptions } from '.
 export { loadConfig, resolveSupabaseKey, type Config } from './config.ts';
 export { consoleLogger, memoryLogger, type Logger } from './log.ts';
 export { ApiError } from './errors.ts';
+export { resolveClientIp, supabaseClientIp, SUPABASE_CLIENT_IP_HEADER } from './http/client-ip.ts';
 export { SqlStore } from './store/sql-store.ts';
 export { SupabaseStore, SupabaseRpcError, type SupabaseStoreOptions } from './store/supabase-store.ts';
 export { createMistralUpstream, type MistralUpstreamOptions } from './upstream/mistral.ts';

@@ -23,3 +23,26 @@ export function memoryLogger(): Logger & { lines: { level: string; msg: string; 
   };
   return { lines, info: push('info'), warn: push('warn'), error: push('error') };
 }
+
+/** `key=value` with quotes only where needed, for human log lines. */
+function textValue(v: unknown): string {
+  const s = typeof v === 'string' ? v : JSON.stringify(v);
+  return s !== undefined && /^[^\s"=]+$/.test(s) ? s : JSON.stringify(s ?? null);
+}
+
+/** Human log lines for a terminal: `12:00:01 warn  message key=value …`; same sinks as consoleLogger. */
+export function textLogger(base: Record<string, unknown> = {}): Logger {
+  const line = (level: string, msg: string, fields?: Record<string, unknown>) => {
+    const time = new Date().toISOString().slice(11, 19);
+    const extra = Object.entries({ ...base, ...fields })
+      .filter(([, v]) => v !== undefined && v !== null)
+      .map(([k, v]) => `${k}=${textValue(v)}`)
+      .join(' ');
+    return `${time} ${level.padEnd(5)} ${msg}${extra ? `  ${extra}` : ''}`;
+  };
+  return {
+    info: (m, f) => console.log(line('info', m, f)),
+    warn: (m, f) => console.warn(line('warn', m, f)),
+    error: (m, f) => console.error(line('error', m, f)),
+  };
+}

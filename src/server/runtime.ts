@@ -16,6 +16,7 @@
  */
 import { loadConfig, type Config } from './config.ts';
 import type { Db } from './db/db.ts';
+import { STORE_TIMEOUT_MS } from './http/store-call.ts';
 import type { Logger } from './log.ts';
 import { SqlStore } from './store/sql-store.ts';
 import type { Store } from './store/store.ts';
@@ -28,8 +29,9 @@ export interface RuntimeOptions {
   /** Apply supabase/migrations when a Db is used (Node; reads the SQL files). Default false. */
   migrate?: boolean;
   /**
-   * Without MISTRAL_API_KEY: answer from the built-in offline demo model (default, for `npm start`), or
-   * (false, the Edge Function) have no upstream at all, so chat answers 503 `unavailable`.
+   * Without MISTRAL_API_KEY: answer from the built-in offline demo model (default; the Node server passes its
+   * demo mode), or (false: the Edge Function, a Node server in production mode) have no upstream at all, so
+   * chat answers 503 `unavailable`.
    */
   offlineDemo?: boolean;
 }
@@ -68,7 +70,10 @@ async function openStorage(env: Env, config: Config, log: Logger): Promise<{ sto
     // An Edge isolate serves few requests at once and there may be many isolates: keep each pool small.
     const db = openPostgres(config.databaseUrl!, {
       max: isDeno ? 3 : 10,
+      // As long as a store call waits (then the visitor gets 503): an abandoned query frees its connection.
+      statementTimeoutMs: STORE_TIMEOUT_MS,
       onError: (err) => log.warn('idle database connection failed', { error: err.message }),
+      onWarning: (message) => log.warn(message),
     });
     log.info('storage: postgres', { source: env.DATABASE_URL ? 'DATABASE_URL' : 'SUPABASE_DB_URL' });
     return { store: new SqlStore(db), db };
@@ -95,7 +100,9 @@ async function openUpstream(config: Config, opts: RuntimeOptions): Promise<Upstr
     });
   }
   if (opts.offlineDemo === false) {
-    log.error('MISTRAL_API_KEY is not set: chat requests will answer 503 unavailable (set it with `supabase secrets set MISTRAL_API_KEY=…`)');
+    log.error(
+      'MISTRAL_API_KEY is not set: chat requests will answer 503 unavailable until it is (Supabase: `supabase secrets set MISTRAL_API_KEY=…`; Node: set it in the environment, or run `serve --demo` for the offline demo model)',
+    );
     return null;
   }
   const { createOfflineDemoUpstream } = await import('./upstream/offline-demo.ts');
@@ -112,8 +119,15 @@ export async function createRuntime(env: Env, opts: RuntimeOptions): Promise<Run
   try {
     if (opts.migrate && db) {
       const { migrate } = await import('./db/migrate.ts');
-      const { applied } = await migrate(db, { log: (msg) => opts.log.info(msg) });
-      opts.log.info('migrations up to date', { applied });
+      // A migration may run long (an index on a big table): on PostgreSQL it gets a connection of its own,
+      // without the statement timeout of the proxy's pool.
+      const target = db.kind === 'postgres' ? (await import('./db/postgres.ts')).openPostgres(config.databaseUrl!, { max: 1 }) : db;
+      try {
+        const { applied } = await migrate(target, { log: (msg) => opts.log.info(msg) });
+        opts.log.info('migrations up to date', { applied });
+      } finally {
+        if (target !== db) await target.close();
+      }
     }
     const upstream = await openUpstream(config, opts);
     return { config, store, upstream, db, close: () => store.close() };

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { updateAgent } from '../../src/server/cli/admin.ts';
+import { updateAgent } from '../../src/server/data/agents.ts';
 import { launchBrowser, openPage } from './helpers/browser.ts';
 import { startSite, type Site } from './helpers/site.ts';
 import { ALLOWED_ORIGIN, startStack, type Stack } from './helpers/stack.ts';

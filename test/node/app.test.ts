@@ -517,24 +517,38 @@ describe('POST /v1/chat stream', () => {
     assert.deepEqual(rows[0]?.metadata, { page: '/pricing', ua: { mobile: true } });
   });
 
-  it('passes the origin and the client IP to beginTurn, trusting X-Forwarded-For only when told to', async () => {
+  it('passes the origin and the client IP to beginTurn, trusting X-Forwarded-For only as far as TRUST_PROXY hops', async () => {
     const { apiKey } = await newAgent();
     const seen: { origin: string | null; clientIp: string | null }[] = [];
     const store = wrapStore(realStore, {
       beginTurn: (i) => (seen.push({ origin: i.origin, clientIp: i.clientIp }), realStore.beginTurn(i)),
     });
-    const headers = { Origin: 'https://shop.test', 'X-Forwarded-For': '203.0.113.7, 10.0.0.1' };
+    // The client forged 198.51.100.99; the one proxy in front (10.0.0.1) appended the address it saw.
+    const headers = { Origin: 'https://shop.test', 'X-Forwarded-For': '198.51.100.99, 203.0.113.7' };
     const direct = makeApp({ store, getClientIp: () => '192.0.2.1' });
     await sseEvents(await chat(direct.app, apiKey, { session_id: session(), message: 'hi' }, { headers }));
-    const proxied = makeApp({ store, getClientIp: () => '10.0.0.1', config: testConfig({ trustProxy: true }) });
+    const proxied = makeApp({ store, getClientIp: () => '10.0.0.1', config: testConfig({ trustProxy: 1 }) });
     await sseEvents(await chat(proxied.app, apiKey, { session_id: session(), message: 'hi' }, { headers }));
-    const forged = makeApp({ store, config: testConfig({ trustProxy: true }) });
+    const forged = makeApp({ store, config: testConfig({ trustProxy: 1 }) });
     await sseEvents(await chat(forged.app, apiKey, { session_id: session(), message: 'hi' }, { headers: { 'X-Forwarded-For': "1.2.3.4'; drop table" } }));
     assert.deepEqual(seen, [
       { origin: 'https://shop.test', clientIp: '192.0.2.1' },
       { origin: 'https://shop.test', clientIp: '203.0.113.7' },
       { origin: null, clientIp: null },
     ]);
+  });
+
+  it('keeps one per-IP bucket for a client that forges a new X-Forwarded-For on every turn', async () => {
+    const { apiKey, agentId } = await newAgent();
+    await db.query('update public.agents set rate_limit_ip_per_minute = 2 where id = $1', [agentId]);
+    const proxied = makeApp({ store: realStore, getClientIp: () => '10.0.0.1', config: testConfig({ trustProxy: 1 }) });
+    const statuses: number[] = [];
+    for (const forged of ['198.51.100.1', '198.51.100.2', '198.51.100.3', '198.51.100.4']) {
+      const res = await chat(proxied.app, apiKey, { session_id: session(), message: 'hi' }, { headers: { 'X-Forwarded-For': `${forged}, 203.0.113.9` } });
+      statuses.push(res.status);
+      await res.text();
+    }
+    assert.deepEqual(statuses, [200, 200, 429, 429], 'the proxy-appended address is the bucket, whatever the client wrote');
   });
 
   it('answers 429 rate_limited with Retry-After when the store refuses the turn', async () => {

@@ -9,7 +9,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createAgent, getAgent } from '../../src/server/cli/admin.ts';
+import { createAgent, getAgent } from '../../src/server/data/agents.ts';
+import { ensureOwner } from '../../src/server/data/owners.ts';
 import { main } from '../../src/server/cli/main.ts';
 import { openDb } from '../../src/server/db/open.ts';
 import { migrate } from '../../src/server/db/migrate.ts';
@@ -57,7 +58,8 @@ before(async () => {
   mistral = await startAdminStandIn({ libraryPageSize: 2 });
   agentId = await withDb(async (db) => {
     await migrate(db);
-    const a = await createAgent(db, { name: 'Support', instructions: 'Answer from the handbook.', model: 'mistral-medium-latest', temperature: 0.3, top_p: 0.9, max_tokens: 512 });
+    const userId = await ensureOwner(db, 'owner@example.test');
+    const a = await createAgent(db, { name: 'Support', instructions: 'Answer from the handbook.', model: 'mistral-medium-latest', temperature: 0.3, top_p: 0.9, max_tokens: 512 }, { userId });
     return a.id;
   });
 });

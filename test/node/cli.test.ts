@@ -3,7 +3,7 @@
  * temp folder) and on a fresh real PostgreSQL database. Effects are checked through the proxy app itself.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -34,14 +34,19 @@ interface Run {
 function cleanEnv(target: Target): NodeJS.ProcessEnv {
   const env = { ...process.env };
   for (const k of Object.keys(env)) {
-    if (/^(DATABASE_URL|DATA_DIR|SUPABASE_|MISTRAL_|PORT$|PUBLIC_URL$)/.test(k)) delete env[k];
+    if (/^(DATABASE_URL|DATA_DIR|SUPABASE_|MISTRAL_|PORT$|HOST$|PUBLIC_URL$|DEMO_MODE$|LOG_FORMAT$|TRUST_PROXY$)/.test(k)) delete env[k];
   }
   return { ...env, ...target };
 }
 
 function cli(target: Target, ...args: string[]): Promise<Run> {
+  return cliWith(target, {}, ...args);
+}
+
+/** The CLI with extra environment variables (PORT, PUBLIC_URL …). */
+function cliWith(target: Target, extra: Record<string, string>, ...args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: cleanEnv(target), timeout: TIMEOUT }, (err, stdout, stderr) => {
+    execFile(process.execPath, [BIN, ...args], { env: { ...cleanEnv(target), ...extra }, timeout: TIMEOUT }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
       resolve({ code, stdout, stderr });
     });
@@ -112,13 +117,33 @@ function cliSuite(label: string, setup: () => Promise<{ target: Target; cleanup:
     assert.equal(run.code, 0, run.stderr);
     const key = KEY.exec(run.stdout)?.[0];
     assert.ok(key, `no mac_ key in:\n${run.stdout}`);
+    // The embedded database is someone's computer: the local address. A real database is a deployment,
+    // whose public address the CLI cannot know without PUBLIC_URL: a placeholder, said plainly.
+    const endpoint = 'DATA_DIR' in target ? 'http://localhost:8787' : 'https://YOUR-PROXY-HOST';
     assert.ok(
       run.stdout.includes(
-        `<script type="module" src="http://localhost:8787/widget.js"></script>` +
-          `<mistral-agent-chat api-key="${key}" endpoint="http://localhost:8787"></mistral-agent-chat>`,
+        `<script type="module" src="${endpoint}/widget.js"></script>` +
+          `<mistral-agent-chat api-key="${key}" endpoint="${endpoint}"></mistral-agent-chat>`,
       ),
       run.stdout,
     );
+    if ('DATA_DIR' in target) assert.match(run.stdout, /Note: This snippet points at http:\/\/localhost:8787, which only this computer reaches: .*set PUBLIC_URL/);
+    else assert.match(run.stdout, /Note: PUBLIC_URL is not set, .*replace https:\/\/YOUR-PROXY-HOST with it/);
+  });
+
+  it(`points the snippet at PUBLIC_URL, or at PORT and HOST on this machine (${label})`, { timeout: TIMEOUT * 2 }, async () => {
+    const pub = await cliWith(target, { PUBLIC_URL: 'https://chat.example.test/', PORT: '9999' }, 'agent', 'create', '--name', 'Public bot', '--json');
+    assert.equal(pub.code, 0, pub.stderr);
+    const made = JSON.parse(pub.stdout) as AgentJson & { endpoint: string; endpoint_note?: string };
+    assert.equal(made.endpoint, 'https://chat.example.test');
+    assert.ok(made.snippet?.includes('endpoint="https://chat.example.test"'), made.snippet);
+    assert.equal(made.endpoint_note, undefined, 'nothing to warn about');
+    const rotated = await cliWith(target, { PORT: '9999', HOST: '127.0.0.1' }, 'agent', 'rotate-key', made.id);
+    assert.equal(rotated.code, 0, rotated.stderr);
+    const expected = 'DATA_DIR' in target ? 'http://127.0.0.1:9999' : 'https://YOUR-PROXY-HOST';
+    assert.ok(rotated.stdout.includes(`endpoint="${expected}"`), rotated.stdout);
+    assert.match(rotated.stdout, /Note: /);
+    await cli(target, 'agent', 'disable', made.id);
   });
 
   it(`prints parseable JSON with --json, owner and defaults included (${label})`, { timeout: TIMEOUT }, async () => {
@@ -141,7 +166,7 @@ function cliSuite(label: string, setup: () => Promise<{ target: Target; cleanup:
     assert.match(run.stdout, /Support bot/);
     assert.ok(run.stdout.includes(agent.api_key));
     const list = await cliJson<AgentJson[]>(target, 'agent', 'list');
-    assert.deepEqual(list.map((a) => a.name), ['Support bot', 'Sales bot']);
+    assert.deepEqual(list.map((a) => a.name), ['Support bot', 'Public bot', 'Sales bot']);
   });
 
   it(`changes the temperature with agent update, by id or by key (${label})`, { timeout: TIMEOUT }, async () => {
@@ -172,7 +197,7 @@ function cliSuite(label: string, setup: () => Promise<{ target: Target; cleanup:
       assert.ok(run.stderr.includes(flag), `${args.join(' ')} should name ${flag}: ${run.stderr}`);
     }
     const list = await cliJson<AgentJson[]>(target, 'agent', 'list');
-    assert.equal(list.length, 2, 'no agent created by a refused command');
+    assert.equal(list.length, 3, 'no agent created by a refused command');
     assert.equal(list.find((a) => a.id === agent.id)?.temperature, 0.2);
   });
 
@@ -275,7 +300,7 @@ describe('mistral-agent-chat CLI usage', () => {
 
   it('prints help for every command with --help, exit 0, without opening a database', { timeout: TIMEOUT }, async () => {
     const commands = [[], ['serve'], ['migrate'], ['agent'], ['agent', 'create'], ['agent', 'list'], ['agent', 'update'],
-      ['agent', 'rotate-key'], ['agent', 'disable'], ['agent', 'enable'], ['stats']];
+      ['agent', 'rotate-key'], ['agent', 'disable'], ['agent', 'enable'], ['stats'], ['maintenance']];
     for (const cmd of commands) {
       const run = await cli(nowhere, ...cmd, '--help');
       assert.equal(run.code, 0, `${cmd.join(' ')} --help: ${run.stderr}`);
@@ -297,5 +322,149 @@ describe('mistral-agent-chat CLI usage', () => {
     const ref = await cli(nowhere, 'agent', 'disable', 'not-an-id');
     assert.equal(ref.code, 2);
     assert.match(ref.stderr, /neither an agent id/);
+  });
+});
+
+/** `serve` until `ready` matches its output (or it exits), then SIGTERM: what it printed, and its exit code. */
+function serveUntil(target: Target, extra: Record<string, string>, args: string[], ready: RegExp): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, 'serve', ...args], { env: { ...cleanEnv(target), PORT: '0', ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`serve never printed ${ready}:\n${stdout}\n${stderr}`));
+    }, TIMEOUT);
+    let signalled = false;
+    const check = () => {
+      if (!signalled && ready.test(stdout + stderr)) {
+        signalled = true; // once: a second SIGTERM means "exit now"
+        child.kill('SIGTERM');
+      }
+    };
+    child.stdout.setEncoding('utf8').on('data', (c: string) => ((stdout += c), check()));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => ((stderr += c), check()));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? 1, stdout, stderr });
+    });
+  });
+}
+
+/** Quotes come in pairs: no message of ours prints a dangling one. */
+const balanced = (text: string) => (text.match(/"/g) ?? []).length % 2 === 0 && !text.includes("'");
+
+describe('mistral-agent-chat CLI messages', () => {
+  const nowhere: Target = { DATA_DIR: join(tmpdir(), 'mac-cli-never-created') };
+
+  it('names the flag it does not know and the one that was probably meant, in one plain line', { timeout: TIMEOUT }, async () => {
+    const run = await cli(nowhere, 'agent', 'create', '--nmae', 'X');
+    assert.equal(run.code, 2);
+    assert.equal(run.stderr.split('\n')[0], 'error: unknown option --nmae (did you mean --name?)');
+    assert.ok(balanced(run.stderr), run.stderr);
+    const far = await cli(nowhere, 'agent', 'create', '--colour', 'red');
+    assert.equal(far.stderr.split('\n')[0], 'error: unknown option --colour', 'no far-fetched guess');
+    const prefix = await cli(nowhere, 'agent', 'update', '00000000-0000-4000-8000-000000000000', '--daily', '5');
+    assert.match(prefix.stderr, /unknown option --daily \(did you mean --daily-token-budget\?\)/);
+  });
+
+  it('says which flag lacks a value and which takes none', { timeout: TIMEOUT }, async () => {
+    const missing = await cli(nowhere, 'agent', 'create', '--name');
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /^error: --name needs a value/);
+    const dash = await cli(nowhere, 'agent', 'create', '--name', '--json');
+    assert.match(dash.stderr, /^error: --name needs a value \(to give one starting with a dash, write --name=-…\)/);
+    const extra = await cli(nowhere, 'agent', 'list', '--json=yes');
+    assert.match(extra.stderr, /^error: --json takes no value/);
+    for (const r of [missing, dash, extra]) assert.ok(balanced(r.stderr), r.stderr);
+  });
+
+  it('suggests the command or subcommand that was probably meant', { timeout: TIMEOUT }, async () => {
+    const command = await cli(nowhere, 'agnet', 'list');
+    assert.equal(command.code, 2);
+    assert.match(command.stderr, /unknown command "agnet" \(did you mean agent\?\)/);
+    const sub = await cli(nowhere, 'agent', 'craete', '--name', 'x');
+    assert.equal(sub.code, 2);
+    assert.match(sub.stderr, /unknown agent subcommand "craete" \(did you mean create\?\)/);
+  });
+
+  it('explains TRUST_PROXY, LOG_FORMAT and DEMO_MODE values it cannot use, before starting anything', { timeout: TIMEOUT }, async () => {
+    const trust = await cliWith(nowhere, { TRUST_PROXY: 'loopback' }, 'serve');
+    assert.equal(trust.code, 1);
+    assert.match(trust.stderr, /TRUST_PROXY must be the number of proxies of yours in front of this server .* got "loopback"/);
+    const format = await cliWith(nowhere, { LOG_FORMAT: 'pretty' }, 'serve');
+    assert.equal(format.code, 2);
+    assert.match(format.stderr, /LOG_FORMAT must be "json" or "text"/);
+    const demo = await cliWith(nowhere, { DEMO_MODE: 'maybe' }, 'serve');
+    assert.equal(demo.code, 1);
+    assert.match(demo.stderr, /DEMO_MODE must be 1 .* or 0 .*got "maybe"/);
+    const both = await cli(nowhere, 'serve', '--demo', '--no-demo');
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /--demo and --no-demo contradict each other/);
+    assert.equal(existsSync(nowhere.DATA_DIR), false, 'no database was opened');
+  });
+
+  describe('serve, on a fresh embedded database', () => {
+    let dir: string;
+    before(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'mac-cli-serve-'));
+    });
+    after(() => rm(dir, { recursive: true, force: true }));
+
+    it('listens on every interface by default and says so, with a URL a browser here can open', { timeout: TIMEOUT }, async () => {
+      const run = await serveUntil({ DATA_DIR: join(dir, 'a') }, { LOG_FORMAT: 'json' }, [], /is listening/);
+      const line = JSON.parse(run.stdout.split('\n').find((l) => l.includes('"mistral-agent-chat is listening"'))!) as Record<string, unknown>;
+      assert.match(String(line.address), /^(::|0\.0\.0\.0)$/);
+      assert.match(String(line.interfaces), /^all \(set HOST=127\.0\.0\.1/);
+      assert.equal(line.url, `http://localhost:${line.port}`);
+      assert.equal(line.mode, 'demo');
+    });
+
+    it('listens only where HOST says, and prints that address', { timeout: TIMEOUT }, async () => {
+      const run = await serveUntil({ DATA_DIR: join(dir, 'b') }, { LOG_FORMAT: 'json', HOST: '127.0.0.1' }, [], /is listening/);
+      const line = JSON.parse(run.stdout.split('\n').find((l) => l.includes('"mistral-agent-chat is listening"'))!) as Record<string, unknown>;
+      assert.equal(line.address, '127.0.0.1');
+      assert.equal(line.url, `http://127.0.0.1:${line.port}`);
+      const bad = await cliWith({ DATA_DIR: join(dir, 'c') }, { HOST: '192.0.2.123', PORT: '0' }, 'serve');
+      assert.equal(bad.code, 1);
+      assert.match(bad.stderr, /HOST=192\.0\.2\.123 is not an address of this machine/);
+    });
+
+    it('prints a short human summary with the key and the snippet on a terminal (LOG_FORMAT=text), no JSON', { timeout: TIMEOUT }, async () => {
+      const run = await serveUntil({ DATA_DIR: join(dir, 'd') }, { LOG_FORMAT: 'text' }, [], /Paste this into any page/);
+      const out = run.stdout + run.stderr;
+      assert.ok(!out.split('\n').some((l) => l.startsWith('{')), out);
+      assert.match(out, /mistral-agent-chat is running in DEMO mode: http:\/\/localhost:\d+\//);
+      assert.match(out, /listening on +every interface, port \d+/);
+      assert.match(out, /model +OFFLINE DEMO/);
+      const key = /demo key +(mac_[A-Za-z0-9_-]{43})/.exec(out)?.[1];
+      assert.ok(key, out);
+      assert.ok(out.includes(`api-key="${key}"`), 'the snippet carries the key');
+      assert.equal(run.code, 0, 'and it stops cleanly');
+    });
+
+    it('in production mode (--no-demo) tells what to do next instead of printing a key', { timeout: TIMEOUT }, async () => {
+      const run = await serveUntil({ DATA_DIR: join(dir, 'e') }, { LOG_FORMAT: 'text' }, ['--no-demo'], /agent create --name/);
+      const out = run.stdout + run.stderr;
+      assert.match(out, /running in PRODUCTION mode/);
+      assert.match(out, /model +NONE: MISTRAL_API_KEY is not set/);
+      assert.doesNotMatch(out, /mac_[A-Za-z0-9_-]{43}/);
+    });
+  });
+
+  it('runs the maintenance on demand and says what it pruned', { timeout: TIMEOUT }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mac-cli-maint-'));
+    try {
+      const target = { DATA_DIR: join(dir, 'data') };
+      const json = await cliJson<{ skipped: boolean; removed: Record<string, number> }>(target, 'maintenance', '--batch-size', '100');
+      assert.deepEqual(json, { skipped: false, batches: 1, removed: { rate_limits: 0, token_usage: 0 }, errors: {} });
+      const human = await cli(target, 'maintenance');
+      assert.match(human.stdout, /maintenance done in 1 batch\(es\): rate_limits: 0, token_usage: 0/);
+      const bad = await cli(target, 'maintenance', '--batch-size', '0');
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /--batch-size must be a whole number greater than 0/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

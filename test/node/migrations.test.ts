@@ -79,6 +79,8 @@ const VIEW_COLUMNS = [
 ];
 
 const PROXY_FUNCTIONS = ['agent_by_key', 'begin_turn', 'end_turn', 'session_history'];
+/** Migration 00005: what schedulers (the Node timer, pg_cron) call. */
+const MAINTENANCE_FUNCTIONS = ['run_maintenance', 'prune_rate_limits', 'prune_token_usage'];
 
 function catalogSuite(name: string, open: () => Promise<MigratedDb>, skip: string | false = false) {
   describe(name, { skip }, () => {
@@ -146,7 +148,7 @@ function catalogSuite(name: string, open: () => Promise<MigratedDb>, skip: strin
       assert.ok(unique.rows.some((r) => r.def === 'UNIQUE (agent_id, session_id)'), 'one conversation per session');
     });
 
-    it('links auth.users → agents → conversations → messages with cascading deletes', async () => {
+    it('links auth.users → agents → conversations → messages (and agents → token counters) with cascading deletes', async () => {
       const { rows } = await db.query<{ child: string; parent: string; on_delete: string }>(
         `select c.conrelid::regclass::text as child, c.confrelid::regclass::text as parent, c.confdeltype::text as on_delete
          from pg_constraint c where c.contype = 'f' and c.connamespace = 'public'::regnamespace order by 1`,
@@ -154,6 +156,7 @@ function catalogSuite(name: string, open: () => Promise<MigratedDb>, skip: strin
       assert.deepEqual(
         rows.map((r) => [r.child.replace(/^public\./, ''), r.parent.replace(/^public\./, ''), r.on_delete]),
         [
+          ['agent_token_usage', 'agents', 'c'],
           ['agents', 'auth.users', 'c'],
           ['conversations', 'agents', 'c'],
           ['message_feedback', 'messages', 'c'],
@@ -237,7 +240,7 @@ function catalogSuite(name: string, open: () => Promise<MigratedDb>, skip: strin
          from pg_proc p where p.pronamespace = 'public'::regnamespace`,
       );
       const names = rows.map((r) => r.proname);
-      for (const fn of [...PROXY_FUNCTIONS, 'update_updated_at_column']) assert.ok(names.includes(fn), `function ${fn}`);
+      for (const fn of [...PROXY_FUNCTIONS, ...MAINTENANCE_FUNCTIONS, 'update_updated_at_column']) assert.ok(names.includes(fn), `function ${fn}`);
       for (const r of rows) {
         assert.ok(r.proconfig?.includes('search_path=""'), `${r.proname} pins search_path`);
         assert.equal(r.prosecdef, false, `${r.proname} is security invoker`);
@@ -246,7 +249,9 @@ function catalogSuite(name: string, open: () => Promise<MigratedDb>, skip: strin
           assert.equal(r.authenticated, false, `authenticated cannot execute ${r.proname}`);
         }
       }
-      for (const fn of PROXY_FUNCTIONS) assert.equal(rows.find((r) => r.proname === fn)?.service_role, true, `service_role runs ${fn}`);
+      for (const fn of [...PROXY_FUNCTIONS, ...MAINTENANCE_FUNCTIONS]) {
+        assert.equal(rows.find((r) => r.proname === fn)?.service_role, true, `service_role runs ${fn}`);
+      }
     });
 
     it('gives auth.uid() null when claims are unset or empty, and the subject otherwise', async () => {
@@ -380,5 +385,11 @@ select 'it''s; fine';`;
       'create function f() returns int language sql as $$ select 1; $$;',
       "/* block; comment */\nselect 'it''s; fine';",
     ]);
+  });
+
+  // The old comment-only check backtracked 2^lines times: with it, this test never finishes.
+  it('splits a file with a long header comment (a 40-line header used to hang the migration)', () => {
+    const header = Array.from({ length: 200 }, (_, i) => `-- line ${i} of a long header; with words`).join('\n');
+    assert.deepEqual(splitStatements(`${header}\ncreate table t (a int);\n-- only a comment;\n`), [`${header}\ncreate table t (a int);`]);
   });
 });

@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { createParser } from 'eventsource-parser';
 import type { HistoryResponse, Source } from '../../src/protocol.ts';
 import { createApp } from '../../src/server/app.ts';
-import { DEMO_AGENT, ensureDemoAgent } from '../../src/server/cli/admin.ts';
+import { DEMO_AGENT, ensureDemoAgent } from '../../src/server/data/demo.ts';
 import { loadConfig } from '../../src/server/config.ts';
 import type { Db } from '../../src/server/db/db.ts';
 import { memoryLogger } from '../../src/server/log.ts';

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { isOriginAllowed } from '../../src/server/http/origin.ts';
+import { after, before, describe, it } from 'node:test';
+import type { Db } from '../../src/server/db/db.ts';
+import { isOriginAllowed, isValidOriginEntry } from '../../src/server/http/origin.ts';
+import { migratedPglite, seedAgent } from '../helpers/pglite.ts';
 
 describe('origin allowlist', () => {
   it('lets any site in when the agent has no allowlist', () => {
@@ -63,4 +65,77 @@ describe('origin allowlist', () => {
     assert.equal(isOriginAllowed('https://other.example.com', list), false);
     assert.equal(isOriginAllowed('file://', list), false);
   });
+});
+
+/**
+ * One valid-origin rule (isValidOriginEntry, used by the CLI, the owner API and the proxy) and the database's
+ * CHECK constraint (migration 00003), the last line: on every case they agree, except where URL parsing
+ * refuses what the constraint's pattern lets through (and what could never match a browser's Origin).
+ */
+describe('the valid-origin rule and the database constraint', () => {
+  const both: [entry: string, valid: boolean][] = [
+    ['*', true],
+    ['null', true],
+    ['https://shop.example.com', true],
+    ['https://shop.example.com/', true],
+    ['HTTPS://Shop.Example.com:443', true],
+    ['http://localhost:5173', true],
+    ['https://*.example.com', true],
+    ['https://*.example.com:8443', true],
+    ['http://127.0.0.1:8080', true],
+    ['http://[::1]:3000', true],
+    ['https://xn--bcher-kva.example', true],
+    ['https://bücher.example', true],
+    ['', false],
+    ['shop.example.com', false],
+    ['https://', false],
+    ['https://*.', false],
+    ['https://*example.com', false],
+    ['https://a.*.example.com', false],
+    ['https://shop.example.com/path', false],
+    ['https://user@shop.example.com', false],
+    ['https://shop.example.com?x=1', false],
+    ['https://shop.example.com#top', false],
+    ['https://shop example.com', false],
+    [' https://shop.example.com', false],
+    ['https://shop.example.com\n', false],
+    ['https://shop.example.com:123456', false],
+    ['https://[zz]', false],
+    ['file:///tmp', false],
+  ];
+  // The database accepts these shapes; URL parsing refuses them, so the CLI and the owner API do too.
+  const stricter = ['https://shop.example.com:99999', 'chrome-extension://abcdefghijklmnop', 'https://256.1.1.1', 'https://exa%zzmple.com'];
+
+  let db: Db;
+  let agentId: string;
+  before(async () => {
+    db = await migratedPglite();
+    ({ agentId } = await seedAgent(db));
+  });
+  after(() => db?.close());
+
+  const databaseAccepts = async (entry: string) => {
+    try {
+      await db.query('update public.agents set allowed_origins = $2 where id = $1', [agentId, [entry]]);
+      return true;
+    } catch (err) {
+      assert.match((err as Error).message, /agents_allowed_origins_check/, entry);
+      return false;
+    }
+  };
+
+  for (const [entry, valid] of both) {
+    it(`${valid ? 'accepts' : 'refuses'} ${JSON.stringify(entry)} in TypeScript and in SQL alike`, async () => {
+      assert.equal(isValidOriginEntry(entry), valid, 'isValidOriginEntry');
+      assert.equal(await databaseAccepts(entry), valid, 'agents_allowed_origins_check');
+    });
+  }
+
+  for (const entry of stricter) {
+    it(`refuses ${JSON.stringify(entry)}, which the database's pattern would let through`, async () => {
+      assert.equal(isValidOriginEntry(entry), false);
+      assert.equal(await databaseAccepts(entry), true);
+      assert.equal(isOriginAllowed('https://shop.example.com', [entry]), false, 'and it never matches anything');
+    });
+  }
 });

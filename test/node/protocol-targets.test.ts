@@ -242,6 +242,54 @@ describe('The Supabase Edge Function without MISTRAL_API_KEY', { skip: skipDeno 
   });
 });
 
+describe("The Supabase Edge Function's client address: the gateway's header, never X-Forwarded-For", { skip }, () => {
+  let p: Awaited<ReturnType<typeof prepare>>;
+  let started: Started;
+  let baseUrl: string;
+  let db: Db;
+  let rest: Awaited<ReturnType<typeof startRpcDouble>>;
+  before(async () => {
+    p = await prepare();
+    db = openPostgres(p.databaseUrl, { max: 4 });
+    await db.query("update public.agents set rate_limit_ip_per_minute = 2, rate_limit_session_per_minute = 0");
+    rest = await startRpcDouble({ db });
+    const { DATABASE_URL: _unset, ...env } = p.env;
+    started = await startProcess(
+      `${root}node_modules/.bin/deno`,
+      DENO_ARGS,
+      { ...env, SUPABASE_URL: rest.url, SUPABASE_SECRET_KEYS: JSON.stringify({ default: rest.serviceKey }), DENO_SERVE_ADDRESS: 'tcp:127.0.0.1:0', NO_COLOR: '1' },
+      /Listening on http:\/\/127\.0\.0\.1:(\d+)\//,
+    );
+    baseUrl = `http://127.0.0.1:${started.port}/mistral-agent-chat`;
+    await waitForHealthy(`${baseUrl}/healthz`);
+  });
+  after(async () => {
+    if (started) await stopProcess(started.child);
+    await rest?.close();
+    await db?.close();
+    await p?.cleanup();
+  });
+
+  const chat = async (clientIp: string, forged: string, n: number) => {
+    const res = await fetch(`${baseUrl}/v1/chat`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-Api-Key': p.apiKey, 'CF-Connecting-IP': clientIp, 'X-Forwarded-For': forged },
+      body: JSON.stringify({ session_id: `sess_edge_ip_${n}`, message: 'hello' }),
+    });
+    await res.text();
+    return res.status;
+  };
+
+  it('passes CF-Connecting-IP to begin_turn, so forged X-Forwarded-For values share the per-IP limit', async () => {
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push(await chat('203.0.113.50', `198.51.100.${i}`, i));
+    assert.deepEqual(statuses, [200, 200, 429], 'two turns a minute from that address, whatever X-Forwarded-For says');
+    const seen = rest.calls.filter((c) => c.fn === 'begin_turn').map((c) => c.args.p_client_ip);
+    assert.deepEqual(seen, ['203.0.113.50', '203.0.113.50', '203.0.113.50']);
+    assert.equal(await chat('203.0.113.51', '198.51.100.0', 9), 200, 'another client address is another bucket');
+  });
+});
+
 describe('Two Node proxy instances on one database (stateless scale-out)', { skip }, () => {
   let p: Awaited<ReturnType<typeof prepare>>;
   const servers: Started[] = [];

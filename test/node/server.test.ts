@@ -40,13 +40,13 @@ interface ServerProcess {
 
 const running = new Set<ServerProcess>();
 
-/** Starts `mistral-agent-chat serve` (from source) on a free port and waits for its "listening" line. */
-function startServerProcess(extraEnv: Record<string, string>): Promise<ServerProcess> {
+/** Starts `mistral-agent-chat serve [args]` (from source) on a free port and waits for its "listening" line. */
+function startServerProcess(extraEnv: Record<string, string>, args: string[] = []): Promise<ServerProcess> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const k of Object.keys(env)) {
-    if (/^(DATABASE_URL|DATA_DIR|SUPABASE_|MISTRAL_|PORT$|PUBLIC_URL$|SHUTDOWN_GRACE_MS$)/.test(k)) delete env[k];
+    if (/^(DATABASE_URL|DATA_DIR|SUPABASE_|MISTRAL_|PORT$|HOST$|PUBLIC_URL$|SHUTDOWN_GRACE_MS$|DEMO_MODE$|LOG_FORMAT$|TRUST_PROXY$)/.test(k)) delete env[k];
   }
-  const proc = spawn(process.execPath, [BIN, 'serve'], { env: { ...env, PORT: '0', ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [BIN, 'serve', ...args], { env: { ...env, PORT: '0', LOG_FORMAT: 'json', ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: LogLine[] = [];
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     proc.once('exit', (code, signal) => resolve({ code, signal })),
@@ -96,6 +96,12 @@ function startServerProcess(extraEnv: Record<string, string>): Promise<ServerPro
 after(async () => {
   for (const server of running) await server.stop();
 });
+
+/** Polls `check` until it holds or 5 s pass; resolves to its last answer. */
+async function eventually(check: () => boolean): Promise<boolean> {
+  for (let i = 0; i < 100 && !check(); i++) await new Promise((r) => setTimeout(r, 50));
+  return check();
+}
 
 interface SseEvent {
   event: string;
@@ -232,10 +238,11 @@ describe('serve with the Mistral stand-in on embedded PGlite', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('creates a demo agent on first run and announces Mistral as the model', { timeout: START_TIMEOUT }, () => {
+  it('runs in demo mode on the embedded database: creates a demo agent on first run, announces Mistral as the model', { timeout: START_TIMEOUT }, async () => {
+    assert.equal(server.listening.mode, 'demo');
     assert.equal(server.listening.upstream, 'mistral');
     assert.equal(server.listening.database, 'pglite');
-    assert.ok(server.logs.some((l) => l.msg === 'created a demo agent on this empty database' && l.api_key === server.demoKey));
+    assert.ok(await eventually(() => server.logs.some((l) => l.msg === 'created a demo agent on this empty database' && l.api_key === server.demoKey)));
   });
 
   it('answers /healthz, serves the demo page with its key and streams a stored chat turn', { timeout: 30_000 }, async () => {
@@ -309,9 +316,10 @@ describe('serve without MISTRAL_API_KEY: the offline demo', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('says loudly that replies come from the offline demo model', { timeout: START_TIMEOUT }, () => {
+  it('says loudly that replies come from the offline demo model', { timeout: START_TIMEOUT }, async () => {
     assert.equal(server.listening.upstream, 'OFFLINE DEMO');
-    assert.ok(server.logs.some((l) => l.level === 'warn' && /OFFLINE DEMO/.test(l.msg)));
+    // stderr (warnings) and stdout (the listening line) arrive in either order
+    assert.ok(await eventually(() => server.logs.some((l) => l.level === 'warn' && /OFFLINE DEMO/.test(l.msg))));
   });
 
   it('answers /healthz, serves the demo page with its key and streams a stored offline reply', { timeout: 30_000 }, async () => {
@@ -324,7 +332,69 @@ describe('serve without MISTRAL_API_KEY: the offline demo', () => {
   });
 });
 
-describe('serve on a fresh PostgreSQL database (DATABASE_URL)', { skip: await pgSkip() }, () => {
+describe('serve on a fresh PostgreSQL database (DATABASE_URL): production mode', { skip: await pgSkip() }, () => {
+  let database: TestDatabase;
+  let server: ServerProcess;
+
+  before(async () => {
+    database = await createTestDatabase();
+    server = await startServerProcess({ DATABASE_URL: database.url });
+  });
+  after(async () => {
+    await server?.stop();
+    await database?.drop();
+  });
+
+  const query = async (sql: string, params: unknown[] = []) => {
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    try {
+      return (await client.query(sql, params)).rows;
+    } finally {
+      await client.end();
+    }
+  };
+
+  it("migrates, and creates nothing in the owner's database: no user, no agent", { timeout: START_TIMEOUT }, async () => {
+    assert.equal(server.listening.mode, 'production');
+    assert.equal(server.listening.database, 'postgres');
+    assert.equal(server.demoKey, null);
+    assert.ok((await query('select version from supabase_migrations.schema_migrations')).length >= 5);
+    assert.deepEqual(await query('select count(*)::int as n from auth.users'), [{ n: 0 }]);
+    assert.deepEqual(await query('select count(*)::int as n from public.agents'), [{ n: 0 }]);
+    assert.ok(!server.logs.some((l) => /demo agent/.test(l.msg)));
+  });
+
+  it('shows no widget key at / or on any demo page, even once agents exist', { timeout: 30_000 }, async () => {
+    const owner = await query("insert into auth.users (email) values ('owner@example.test') returning id");
+    const [agent] = await query("insert into public.agents (user_id, name, api_key) values ($1, 'Live agent', $2) returning api_key", [
+      owner[0].id,
+      'mac_' + 'L'.repeat(43),
+    ]);
+    for (const path of ['/', '/index.html', '/inline.html', '/themes.html', '/iife.html']) {
+      const res = await fetch(`${server.url}${path}`);
+      const html = await res.text();
+      assert.ok(!html.includes(agent.api_key), `${path} leaks the agent's key`);
+      assert.doesNotMatch(html, /mac_[A-Za-z0-9_-]{43}/, path);
+    }
+  });
+
+  it('answers chats 503 unavailable without MISTRAL_API_KEY, stores nothing, and says why in the log', { timeout: 30_000 }, async () => {
+    assert.equal(server.listening.upstream, 'none (MISTRAL_API_KEY unset: chats answer 503)');
+    assert.ok(await eventually(() => server.logs.some((l) => l.level === 'error' && /MISTRAL_API_KEY is not set: chat requests will answer 503/.test(l.msg))));
+    const res = await fetch(`${server.url}/v1/chat`, {
+      method: 'POST',
+      headers: { 'X-Api-Key': 'mac_' + 'L'.repeat(43), 'Content-Type': 'application/json' },
+      body: JSON.stringify({ session_id: 'server-test-production', message: 'hello?' }),
+    });
+    assert.equal(res.status, 503);
+    assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'unavailable');
+    assert.deepEqual(await query('select count(*)::int as n from public.messages'), [{ n: 0 }]);
+    assert.equal((await fetch(`${server.url}/healthz`)).status, 200, 'healthy all the same: the database answers');
+  });
+});
+
+describe('serve --demo on a fresh PostgreSQL database', { skip: await pgSkip() }, () => {
   let standIn: MistralStandIn;
   let database: TestDatabase;
   let server: ServerProcess;
@@ -333,12 +403,10 @@ describe('serve on a fresh PostgreSQL database (DATABASE_URL)', { skip: await pg
   before(async () => {
     standIn = await startMistralStandIn();
     database = await createTestDatabase();
-    server = await startServerProcess({
-      DATABASE_URL: database.url,
-      MISTRAL_API_KEY: 'test',
-      MISTRAL_BASE_URL: standIn.url,
-      SHUTDOWN_GRACE_MS: String(graceMs),
-    });
+    server = await startServerProcess(
+      { DATABASE_URL: database.url, MISTRAL_API_KEY: 'test', MISTRAL_BASE_URL: standIn.url, SHUTDOWN_GRACE_MS: String(graceMs) },
+      ['--demo'],
+    );
   });
   after(async () => {
     await server?.stop();
@@ -346,8 +414,9 @@ describe('serve on a fresh PostgreSQL database (DATABASE_URL)', { skip: await pg
     await database?.drop();
   });
 
-  it('applies the migrations and creates the demo agent', { timeout: START_TIMEOUT }, async () => {
+  it('applies the migrations and creates the demo agent, because it was asked to', { timeout: START_TIMEOUT }, async () => {
     assert.equal(server.listening.database, 'postgres');
+    assert.equal(server.listening.mode, 'demo');
     const client = new pg.Client({ connectionString: database.url });
     await client.connect();
     try {
@@ -414,7 +483,8 @@ describe('serve when the database is down at start', () => {
     const port = await freePort();
     const url = new URL(database.url);
     url.host = `127.0.0.1:${port}`;
-    const server = await startServerProcess({ DATABASE_URL: url.toString(), MISTRAL_API_KEY: 'test', MISTRAL_BASE_URL: 'http://127.0.0.1:9' });
+    // DEMO_MODE=1: the environment's way to ask for `serve --demo`
+    const server = await startServerProcess({ DATABASE_URL: url.toString(), MISTRAL_API_KEY: 'test', MISTRAL_BASE_URL: 'http://127.0.0.1:9', DEMO_MODE: '1' });
     let pipe: Server | undefined;
     try {
       assert.equal((await fetch(`${server.url}/healthz`)).status, 503);

@@ -1,7 +1,8 @@
 /** Command-line parsing and validation: every mistake becomes a UsageError naming the flag (exit 2). */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { AgentFields } from './admin.ts';
-import { isAgentRef } from './admin.ts';
+import { isAgentRef, type AgentFields } from '../data/agents.ts';
+import { isValidOriginEntry } from '../http/origin.ts';
+import { didYouMean } from './suggest.ts';
 
 export class UsageError extends Error {
   /** The command whose --help the message points to ("agent create"), or '' for the top level. */
@@ -41,14 +42,35 @@ export interface Parsed {
   positionals: string[];
 }
 
-/** node:util parseArgs in strict mode, its errors turned into UsageErrors for `command`. */
+const flag = (name: string) => (name.length === 1 ? `-${name}` : `--${name}`);
+
+/**
+ * node:util parseArgs in strict mode, after our own pass over its tokens so every mistake reads plainly:
+ * an unknown flag names the closest known one, a missing or unexpected value says which flag.
+ */
 export function parse(command: string, args: string[], options: Options): Parsed {
+  const all: Options = { ...COMMON, ...options };
+  const longNames = Object.keys(all);
+  const shorts = new Map(Object.entries(all).flatMap(([name, o]) => (o.short ? [[o.short, name] as const] : [])));
+  const { tokens } = parseArgs({ args, options: all, allowPositionals: true, strict: false, tokens: true });
+  for (const t of tokens) {
+    if (t.kind !== 'option') continue;
+    const name = t.rawName.startsWith('--') ? t.name : (shorts.get(t.name) ?? (all[t.name] ? t.name : undefined));
+    if (name === undefined || !all[name]) {
+      throw new UsageError(`unknown option ${t.rawName}${didYouMean(t.name, longNames, (n) => `--${n}`)}`, command);
+    }
+    if (all[name]!.type === 'boolean' && t.inlineValue) throw new UsageError(`${flag(name)} takes no value`, command);
+    if (all[name]!.type === 'string' && (t.value === undefined || (!t.inlineValue && t.value.startsWith('-') && t.value.length > 1))) {
+      throw new UsageError(`${flag(name)} needs a value (to give one starting with a dash, write ${flag(name)}=-…)`, command);
+    }
+  }
   try {
-    const { values, positionals } = parseArgs({ args, options: { ...COMMON, ...options }, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({ args, options: all, allowPositionals: true, strict: true });
     return { values: values as Parsed['values'], positionals };
   } catch (err) {
     const code = (err as { code?: string }).code ?? '';
-    if (code.startsWith('ERR_PARSE_ARGS')) throw new UsageError((err as Error).message, command);
+    // Anything the pass above did not foresee: Node's own words, on one line.
+    if (code.startsWith('ERR_PARSE_ARGS')) throw new UsageError((err as Error).message.split('\n')[0]!, command);
     throw err;
   }
 }
@@ -78,7 +100,7 @@ function unit(values: Parsed['values'], flag: string, command: string): number |
   return n;
 }
 
-function positiveInt(values: Parsed['values'], flag: string, command: string): number | undefined {
+export function positiveInt(values: Parsed['values'], flag: string, command: string): number | undefined {
   const v = str(values, flag);
   if (v === undefined) return undefined;
   const n = Number(v);
@@ -100,16 +122,13 @@ function limit(values: Parsed['values'], flag: string, command: string, min: num
   return n;
 }
 
-// Same shapes as the agents_allowed_origins_check constraint of migration 00003.
-const ORIGIN = /^(\*|null|[a-z][a-z0-9+.-]*:\/\/(\*\.)?([^\][/:@?#*\s]+|\[[0-9a-f:.]+\])(:[0-9]{1,5})?\/?)$/i;
-
 /** Comma- or space-separated origins; an empty value means any origin (SQL null). */
 function origins(values: Parsed['values'], command: string): string[] | null | undefined {
   const v = str(values, 'allowed-origins');
   if (v === undefined) return undefined;
   const list = v.split(/[\s,]+/).filter(Boolean);
   if (list.length === 0) return null;
-  const bad = list.find((o) => !ORIGIN.test(o));
+  const bad = list.find((o) => !isValidOriginEntry(o));
   if (bad !== undefined) {
     throw new UsageError(`--allowed-origins: "${bad}" is not an origin like https://shop.example.com, https://*.example.com or *`, command);
   }

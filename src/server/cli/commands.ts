@@ -1,10 +1,14 @@
-/** The database commands of the CLI: migrate, agent *, stats. Each opens the database, migrates, acts, closes. */
+/** The database commands of the CLI: migrate, agent *, stats, maintenance. Each opens the database, migrates, acts, closes. */
 import type { Db } from '../db/db.ts';
 import { loadConfig } from '../config.ts';
+import * as agents from '../data/agents.ts';
+import { runMaintenance } from '../data/maintenance.ts';
+import { DEFAULT_OWNER, ensureOwner, ownerEmails } from '../data/owners.ts';
+import { agentStatistics } from '../data/statistics.ts';
+import { embedSnippet, endpointFor, endpointNote, type Endpoint } from '../embed.ts';
 import { lockDataDir } from '../node/data-dir-lock.ts';
-import * as admin from './admin.ts';
-import { AGENT_FLAGS, UsageError, agentFields, agentRef, noPositionals, parse } from './args.ts';
-import { agentDetails, agentTable, embedSnippet, statsTable } from './output.ts';
+import { AGENT_FLAGS, UsageError, agentFields, agentRef, noPositionals, parse, positiveInt } from './args.ts';
+import { agentDetails, agentTable, statsTable, type AgentRow } from './output.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -40,18 +44,31 @@ export async function withDb<R>(env: Env, io: Io, command: string, fn: (db: Db, 
   }
 }
 
-function endpointOf(env: Env, values: Record<string, unknown>, cmd: string): string {
+/** The snippet's endpoint: --endpoint, else PUBLIC_URL, else this machine's address or a placeholder (embed.ts). */
+function endpointOf(env: Env, values: Record<string, unknown>, cmd: string): Endpoint {
   const given = values.endpoint;
   if (typeof given === 'string') {
     if (!/^https?:\/\/[^\s]+$/.test(given)) throw new UsageError(`--endpoint must be an http(s) URL, got "${given}"`, cmd);
-    return given;
+    return { url: given.replace(/\/+$/, ''), source: 'public' };
   }
-  return env.PUBLIC_URL || `http://localhost:${env.PORT || 8787}`;
+  const config = loadConfig(env);
+  return endpointFor(env, { port: config.port, embedded: !config.databaseUrl });
 }
 
-function printAgent(io: Io, json: boolean, agent: admin.AgentRow, extra: Record<string, string> = {}): void {
+/** The agents with their owners' emails, as the CLI prints them. */
+async function withOwners(db: Pick<Db, 'query'>, list: agents.Agent[]): Promise<AgentRow[]> {
+  const emails = await ownerEmails(db, list.map((a) => a.user_id));
+  return list.map((a) => ({ ...a, owner: emails.get(a.user_id) ?? null }));
+}
+
+function printAgent(io: Io, json: boolean, agent: AgentRow, extra: Record<string, string> = {}): void {
   if (json) io.out(JSON.stringify({ ...agent, ...extra }, null, 2));
   else io.out(agentDetails(agent));
+}
+
+/** The snippet for a key, and the note that says where its endpoint came from (JSON: both as fields). */
+function snippetFor(endpoint: Endpoint, key: string): { snippet: string; endpoint: string; note: string } {
+  return { snippet: embedSnippet(endpoint.url, key), endpoint: endpoint.url, note: endpointNote(endpoint) };
 }
 
 export async function migrateCommand(args: string[], env: Env, io: Io): Promise<number> {
@@ -72,21 +89,28 @@ export async function agentCommand(sub: string | undefined, args: string[], env:
       const { fields, owner } = agentFields(values, cmd);
       if (fields.name === undefined) throw new UsageError('--name is required', cmd);
       const endpoint = endpointOf(env, values, cmd);
-      const agent = await withDb(env, io, cmd, (db) => admin.createAgent(db, { ...fields, name: fields.name! }, owner));
-      const snippet = embedSnippet(endpoint, agent.api_key);
-      if (values.json) printAgent(io, true, agent, { snippet });
+      const agent = await withDb(env, io, cmd, (db) =>
+        db.transaction(async (tx) => {
+          const userId = await ensureOwner(tx, owner ?? DEFAULT_OWNER);
+          const made = await agents.createAgent(tx, { ...fields, name: fields.name! }, { userId });
+          return (await withOwners(tx, [made]))[0]!;
+        }),
+      );
+      const { snippet, note } = snippetFor(endpoint, agent.api_key);
+      if (values.json) printAgent(io, true, agent, { snippet, endpoint: endpoint.url, ...(note ? { endpoint_note: note } : {}) });
       else {
         io.out(`Created agent "${agent.name}" (${agent.id}) owned by ${agent.owner}.\n`);
         io.out(`Widget key: ${agent.api_key}\n`);
         io.out(`Paste this into your page:\n${snippet}`);
+        if (note) io.out(`\nNote: ${note}`);
       }
       return 0;
     }
     case 'list': {
       const { values, positionals } = parse(cmd, args, {});
       noPositionals(positionals, cmd);
-      const agents = await withDb(env, io, cmd, (db) => admin.listAgents(db));
-      io.out(values.json ? JSON.stringify(agents, null, 2) : agentTable(agents));
+      const list = await withDb(env, io, cmd, async (db) => withOwners(db, await agents.listAgents(db)));
+      io.out(values.json ? JSON.stringify(list, null, 2) : agentTable(list));
       return 0;
     }
     case 'update': {
@@ -96,7 +120,12 @@ export async function agentCommand(sub: string | undefined, args: string[], env:
       if (Object.keys(fields).length === 0 && owner === undefined) {
         throw new UsageError('nothing to change: give at least one of --name, --instructions, --model, --temperature, …', cmd);
       }
-      const agent = await withDb(env, io, cmd, (db) => admin.updateAgent(db, ref, fields, owner));
+      const agent = await withDb(env, io, cmd, (db) =>
+        db.transaction(async (tx) => {
+          const opts = owner === undefined ? {} : { userId: await ensureOwner(tx, owner) };
+          return (await withOwners(tx, [await agents.updateAgent(tx, ref, fields, opts)]))[0]!;
+        }),
+      );
       printAgent(io, Boolean(values.json), agent);
       return 0;
     }
@@ -104,17 +133,20 @@ export async function agentCommand(sub: string | undefined, args: string[], env:
       const { values, positionals } = parse(cmd, args, { endpoint: { type: 'string' } });
       const ref = agentRef(positionals, cmd);
       const endpoint = endpointOf(env, values, cmd);
-      const agent = await withDb(env, io, cmd, (db) => admin.rotateKey(db, ref));
-      const snippet = embedSnippet(endpoint, agent.api_key);
-      if (values.json) printAgent(io, true, agent, { snippet });
-      else io.out(`New key for "${agent.name}": ${agent.api_key}\nThe old key no longer works. Updated snippet:\n${snippet}`);
+      const agent = await withDb(env, io, cmd, async (db) => (await withOwners(db, [await agents.rotateKey(db, ref)]))[0]!);
+      const { snippet, note } = snippetFor(endpoint, agent.api_key);
+      if (values.json) printAgent(io, true, agent, { snippet, endpoint: endpoint.url, ...(note ? { endpoint_note: note } : {}) });
+      else {
+        io.out(`New key for "${agent.name}": ${agent.api_key}\nThe old key no longer works. Updated snippet:\n${snippet}`);
+        if (note) io.out(`\nNote: ${note}`);
+      }
       return 0;
     }
     case 'disable':
     case 'enable': {
       const { values, positionals } = parse(cmd, args, {});
       const ref = agentRef(positionals, cmd);
-      const agent = await withDb(env, io, cmd, (db) => admin.setActive(db, ref, sub === 'enable'));
+      const agent = await withDb(env, io, cmd, async (db) => (await withOwners(db, [await agents.setActive(db, ref, sub === 'enable')]))[0]!);
       if (values.json) printAgent(io, true, agent);
       else io.out(`Agent "${agent.name}" (${agent.id}) is now ${agent.is_active ? 'enabled' : 'disabled'}.`);
       return 0;
@@ -127,7 +159,22 @@ export async function agentCommand(sub: string | undefined, args: string[], env:
 export async function statsCommand(args: string[], env: Env, io: Io): Promise<number> {
   const { values, positionals } = parse('stats', args, {});
   noPositionals(positionals, 'stats');
-  const rows = await withDb(env, io, 'stats', (db) => admin.agentStatistics(db));
+  const rows = await withDb(env, io, 'stats', (db) => agentStatistics(db));
   io.out(values.json ? JSON.stringify(rows, null, 2) : statsTable(rows));
+  return 0;
+}
+
+/** `maintenance`: one full pass of the scheduled maintenance now (for an external scheduler, or by hand). */
+export async function maintenanceCommand(args: string[], env: Env, io: Io): Promise<number> {
+  const { values, positionals } = parse('maintenance', args, { 'batch-size': { type: 'string' } });
+  noPositionals(positionals, 'maintenance');
+  const batchSize = positiveInt(values, 'batch-size', 'maintenance') ?? 5000;
+  const result = await withDb(env, io, 'maintenance', (db) => runMaintenance(db, batchSize, { untilDone: true }));
+  if (values.json) io.out(JSON.stringify(result));
+  else if (result.skipped) io.out('another instance is running the maintenance right now: nothing done');
+  else {
+    const parts = Object.entries(result.removed).map(([task, n]) => `${task}: ${n}`);
+    io.out(`maintenance done in ${result.batches} batch(es): ${parts.join(', ') || 'nothing to do'}`);
+  }
   return 0;
 }

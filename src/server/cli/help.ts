@@ -17,7 +17,7 @@ Abuse control (the widget key is public, these protect your Mistral credit):
   (give "default" to any of the last three to go back to the default)`;
 
 const DATABASE = `Database: DATABASE_URL (PostgreSQL) when set, else the embedded PGlite database in DATA_DIR
-(default ./.data). Pending migrations are applied first.`;
+(default ./.data), which only one process may open: stop the server first. Pending migrations are applied first.`;
 
 export const HELP: Record<string, string> = {
   '': `mistral-agent-chat: an embeddable Mistral chat widget and its proxy
@@ -25,7 +25,7 @@ export const HELP: Record<string, string> = {
 Usage: mistral-agent-chat <command> [options]
 
 Commands:
-  serve                       start the proxy, the widget bundle and the demo pages
+  serve                       start the proxy and the widget bundle (demo pages in demo mode)
   migrate                     apply pending database migrations
   agent create --name NAME    create an agent and print its widget key and snippet
   agent list                  list agents and their keys
@@ -40,20 +40,40 @@ Commands:
   library upload <lib> <file…>  add files to a library
   library status <lib>        each document's processing status (--wait until done)
   stats                       conversations, messages and tokens per agent
+  maintenance                 prune stale rate-limit and token counters now (the server does it on a timer)
   init supabase [dir]         add our migrations and Edge Function to your Supabase project
 
 Every command accepts --help, and --json for machine-readable output.
 ${DATABASE}
-Env: MISTRAL_API_KEY, MISTRAL_BASE_URL, DATABASE_URL, DATA_DIR, PORT, PUBLIC_URL.`,
+Env: MISTRAL_API_KEY, MISTRAL_BASE_URL, DATABASE_URL, DATA_DIR, PORT, HOST, PUBLIC_URL, DEMO_MODE,
+TRUST_PROXY, LOG_FORMAT (the README's Configuration table has them all).`,
 
-  serve: `Usage: mistral-agent-chat serve [--port N]
+  serve: `Usage: mistral-agent-chat serve [--port N] [--demo | --no-demo]
 
-Starts the HTTP server: the widget protocol (/v1/…), /healthz, the widget bundle (/widget.js) and the
-demo pages (/). On a database with no agent, creates a demo agent and prints its key.
-Without MISTRAL_API_KEY it answers from a built-in OFFLINE DEMO model.
+Starts the HTTP server: the widget protocol (/v1/…), /healthz and the widget bundle (/widget.js).
+
+Demo mode (the default on the embedded database): on a database with no agent, creates a demo agent and
+prints its key; serves the demo pages at /; without MISTRAL_API_KEY answers from a built-in OFFLINE DEMO
+model. Production mode (the default with DATABASE_URL or Supabase): creates nothing in the database, / is a
+status page without any key, and without MISTRAL_API_KEY chats answer 503 until it is set.
 
 Options:
-  --port N   port to listen on (default PORT or 8787; 0 picks a free one)
+  --port N     port to listen on (default PORT or 8787; 0 picks a free one)
+  --demo       demo mode even on a real database (DEMO_MODE=1 does the same)
+  --no-demo    production mode even on the embedded database (DEMO_MODE=0)
+
+Env: HOST (interface to listen on; default every interface), PUBLIC_URL (the address visitors reach, used
+in snippets and links), LOG_FORMAT (json or text; default text on a terminal, JSON otherwise),
+TRUST_PROXY (number of proxies of yours in front, for the client address), MAINTENANCE_INTERVAL_MS.
+Database: DATABASE_URL (PostgreSQL) when set, else the embedded PGlite database in DATA_DIR (default ./.data).
+Pending migrations are applied at start.`,
+
+  maintenance: `Usage: mistral-agent-chat maintenance [--batch-size N] [--json]
+
+Runs the database maintenance once, until nothing is left: deletes rate-limit counters idle for over an
+hour and token counters older than 400 days (and whatever tasks later migrations register), in batches of
+N rows per task (default 5000). The server does this by itself every MAINTENANCE_INTERVAL_MS; use this
+command from an external scheduler when no Node server runs (Supabase without pg_cron).
 ${DATABASE}`,
 
   migrate: `Usage: mistral-agent-chat migrate [--json]
@@ -72,7 +92,8 @@ Creates an agent and prints its widget key and a ready-to-paste snippet.
 Options:
   --name TEXT           name shown in the widget header (required)
 ${AGENT_SETTINGS}
-  --endpoint URL        proxy URL used in the snippet (default PUBLIC_URL or http://localhost:PORT)
+  --endpoint URL        proxy URL used in the snippet (default PUBLIC_URL; on the embedded database
+                        http://localhost:PORT, else a placeholder to replace)
   --json                print the agent as JSON
 ${DATABASE}`,
 
@@ -93,7 +114,8 @@ ${DATABASE}`,
 
   'agent rotate-key': `Usage: mistral-agent-chat agent rotate-key <id|key> [--endpoint URL] [--json]
 
-Gives the agent a new key; the old key is refused from now on. Prints the new snippet.
+Gives the agent a new key; the old key is refused from now on. Prints the new snippet, pointing at
+--endpoint, else PUBLIC_URL (on the embedded database http://localhost:PORT, else a placeholder to replace).
 ${DATABASE}`,
 
   'agent disable': `Usage: mistral-agent-chat agent disable <id|key> [--json]

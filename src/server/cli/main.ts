@@ -5,6 +5,10 @@
 import { UsageError } from './args.ts';
 import { HELP } from './help.ts';
 import type { Io } from './commands.ts';
+import { didYouMean } from './suggest.ts';
+
+const COMMANDS = ['serve', 'migrate', 'agent', 'library', 'stats', 'maintenance', 'init', 'help'];
+const AGENT_SUBCOMMANDS = ['create', 'list', 'update', 'rotate-key', 'disable', 'enable', 'link-mistral', 'unlink-mistral'];
 
 type Env = Record<string, string | undefined>;
 
@@ -23,6 +27,10 @@ export async function main(argv: string[], env: Env = process.env, io: Io = defa
     if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
       io.out(HELP['']!);
       return command === undefined ? 2 : 0;
+    }
+    if (!COMMANDS.includes(command)) throw new UsageError(`unknown command "${command}"${didYouMean(command, COMMANDS)}`);
+    if (command === 'agent' && sub !== undefined && !AGENT_SUBCOMMANDS.includes(sub)) {
+      throw new UsageError(`unknown agent subcommand "${sub}"${didYouMean(sub, AGENT_SUBCOMMANDS)}`, 'agent');
     }
     if (args.includes('--help') || args.includes('-h')) {
       const text = HELP[helpKey] ?? HELP[command];
@@ -45,6 +53,8 @@ export async function main(argv: string[], env: Env = process.env, io: Io = defa
         return await (await import('./mistral.ts')).libraryCommand(sub, args, env, io);
       case 'stats':
         return await commands.statsCommand(args, env, io);
+      case 'maintenance':
+        return await commands.maintenanceCommand(args, env, io);
       case 'init': {
         const { initCommand } = await import('./init-supabase.ts');
         return await initCommand(sub, args, io);

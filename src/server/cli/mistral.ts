@@ -8,7 +8,7 @@ import { basename } from 'node:path';
 import { loadConfig } from '../config.ts';
 import { agentBody, documentState, MistralAdmin, type LibraryDocument, type MistralAgent } from '../mistral-admin/client.ts';
 import { DOCS_DEMO_AGENT_ID } from '../upstream/builtin-agents.ts';
-import * as admin from './admin.ts';
+import * as agents from '../data/agents.ts';
 import { UsageError, agentRef, noPositionals, parse } from './args.ts';
 import { withDb, type Io } from './commands.ts';
 
@@ -136,7 +136,7 @@ export async function mistralAgentCommand(sub: 'link-mistral' | 'unlink-mistral'
   if (sub === 'unlink-mistral') {
     const { values, positionals } = parse(cmd, args, {});
     const ref = agentRef(positionals, cmd);
-    const agent = await withDb(env, io, cmd, (db) => admin.updateAgent(db, ref, { mistral_agent_id: null }));
+    const agent = await withDb(env, io, cmd, (db) => agents.updateAgent(db, ref, { mistral_agent_id: null }));
     if (values.json) io.out(JSON.stringify(agent, null, 2));
     else io.out(`Agent "${agent.name}" is no longer linked to a Mistral agent: it answers with its own instructions (chat completions).`);
     return 0;
@@ -160,7 +160,7 @@ export async function mistralAgentCommand(sub: 'link-mistral' | 'unlink-mistral'
   const mistral = existing === DOCS_DEMO_AGENT_ID ? null : client(env);
 
   return withDb(env, io, cmd, async (db) => {
-    const row = await admin.getAgent(db, ref);
+    const row = await agents.getAgent(db, ref);
     let linked: MistralAgent | null = null;
     let action: 'linked' | 'created' | 'updated';
     if (existing !== undefined) {
@@ -186,7 +186,7 @@ export async function mistralAgentCommand(sub: 'link-mistral' | 'unlink-mistral'
       }
     }
     const id = linked?.id ?? existing!;
-    const agent = await admin.updateAgent(db, row.id, { mistral_agent_id: id });
+    const agent = await agents.updateAgent(db, row.id, { mistral_agent_id: id });
     if (values.json) {
       io.out(JSON.stringify({ agent, mistral_agent: linked, action }, null, 2));
       return 0;

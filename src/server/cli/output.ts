@@ -1,16 +1,9 @@
-/** Human output of the CLI: aligned tables and the embed snippet. */
-import type { AgentRow, StatsRow } from './admin.ts';
+/** Human output of the CLI: aligned tables and an agent's details. */
+import type { Agent } from '../data/agents.ts';
+import type { AgentStatistics } from '../data/statistics.ts';
 
-const attr = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
-
-/** The two tags a site owner pastes into a page. */
-export function embedSnippet(endpoint: string, apiKey: string): string {
-  const base = endpoint.replace(/\/+$/, '');
-  return (
-    `<script type="module" src="${attr(base)}/widget.js"></script>` +
-    `<mistral-agent-chat api-key="${attr(apiKey)}" endpoint="${attr(base)}"></mistral-agent-chat>`
-  );
-}
+/** An agent as the CLI prints it: with its owner's email (which only the database owner may read). */
+export type AgentRow = Agent & { owner: string | null };
 
 export function table(headers: string[], rows: (string | number | null)[][]): string {
   const cells = rows.map((r) => r.map((c) => (c === null ? '-' : String(c))));
@@ -55,7 +48,7 @@ export function agentDetails(a: AgentRow): string {
   return rows.map(([k, v]) => `${k.padEnd(13)}${v === null ? '-' : String(v)}`).join('\n');
 }
 
-export function statsTable(rows: StatsRow[]): string {
+export function statsTable(rows: AgentStatistics[]): string {
   if (rows.length === 0) return 'No agents yet.';
   return table(
     ['AGENT', 'NAME', 'CONVERSATIONS', 'MESSAGES', 'USER', 'ASSISTANT', 'TOKENS', 'AVG_MS', 'LAST_CONVERSATION'],

@@ -1,43 +1,74 @@
-/** `mistral-agent-chat serve`: the Node server, with a readable banner and a graceful stop on SIGINT/SIGTERM. */
-import { consoleLogger } from '../log.ts';
+/**
+ * `mistral-agent-chat serve`: the Node server, a graceful stop on SIGINT/SIGTERM, and what it prints at start:
+ * on a terminal (or LOG_FORMAT=text) human log lines and a short summary (where to open it, the mode, the key
+ * and the snippet in demo mode); elsewhere (or LOG_FORMAT=json) one JSON object per line.
+ */
 import { loadConfig } from '../config.ts';
+import { embedSnippet } from '../embed.ts';
+import { consoleLogger, textLogger } from '../log.ts';
 import { startServer, type ServerInfo } from '../node/server.ts';
 import { UsageError, noPositionals, parse } from './args.ts';
 import type { Io } from './commands.ts';
-import { embedSnippet } from './output.ts';
 
 type Env = Record<string, string | undefined>;
 
-/** A human banner for someone running `npm start` in a terminal (the JSON log lines carry the same facts). */
-function banner(info: ServerInfo): string {
+/** LOG_FORMAT: `json`, `text`, or unset (text on a terminal, JSON otherwise). */
+export function logFormat(env: Env, isTty: boolean): 'json' | 'text' {
+  const v = (env.LOG_FORMAT ?? '').trim().toLowerCase();
+  if (v === '') return isTty ? 'text' : 'json';
+  if (v === 'json' || v === 'text') return v;
+  throw new UsageError(`LOG_FORMAT must be "json" or "text" (unset: text on a terminal, JSON otherwise), got "${env.LOG_FORMAT}"`, 'serve');
+}
+
+const MODEL: Record<ServerInfo['upstream'], string> = {
+  mistral: 'Mistral API',
+  'offline-demo': 'OFFLINE DEMO: replies come from a built-in demo model, not Mistral (set MISTRAL_API_KEY for real answers)',
+  none: 'NONE: MISTRAL_API_KEY is not set, so chats answer 503 until it is',
+};
+
+/** The start-up summary for a person at a terminal (the JSON "listening" line carries the same facts). */
+export function summary(info: ServerInfo): string {
+  const where = info.allInterfaces
+    ? `every interface, port ${info.port} (set HOST=127.0.0.1 to accept connections from this machine only)`
+    : `${info.address} port ${info.port}`;
   const lines = [
-    `mistral-agent-chat is running at ${info.url}`,
-    `  demo page:  ${info.url}/`,
-    `  database:   ${info.database}${info.databaseReady ? '' : ' (UNREACHABLE: retrying, /healthz answers 503)'}`,
-    `  model:      ${info.upstream === 'mistral' ? 'Mistral API' : 'OFFLINE DEMO (no MISTRAL_API_KEY: replies come from a built-in demo model, not Mistral)'}`,
+    info.mode === 'demo'
+      ? `mistral-agent-chat is running in DEMO mode: ${info.url}/`
+      : `mistral-agent-chat is running in PRODUCTION mode (no demo agent, no demo pages): ${info.url}`,
+    `  listening on  ${where}`,
+    `  database      ${info.database}${info.databaseReady ? '' : ' (UNREACHABLE: retrying, /healthz answers 503)'}`,
+    `  model         ${MODEL[info.upstream]}`,
   ];
-  if (info.demoKey) {
-    lines.push(`  demo key:   ${info.demoKey}${info.createdDemoAgent ? '  (new demo agent "Demo assistant")' : ''}`);
-    lines.push('', 'Embed it in any page:', embedSnippet(info.url, info.demoKey));
+  if (info.mode === 'demo' && info.demoKey) {
+    lines.push(`  demo key      ${info.demoKey}${info.createdDemoAgent ? '  (new demo agent "Demo assistant")' : ''}`);
+    lines.push('', 'Paste this into any page to try it:', embedSnippet(info.url, info.demoKey));
+  } else if (info.mode === 'production') {
+    lines.push('', 'Create an agent and get its snippet with: mistral-agent-chat agent create --name "My assistant"');
   }
-  const width = Math.max(...lines.map((l) => l.length));
-  const rule = '='.repeat(Math.min(width, 100));
-  return [rule, ...lines, rule].join('\n');
+  return lines.join('\n');
 }
 
 export async function serveCommand(args: string[], env: Env, io: Io): Promise<number | undefined> {
-  const { values, positionals } = parse('serve', args, { port: { type: 'string' } });
+  const { values, positionals } = parse('serve', args, {
+    port: { type: 'string' },
+    demo: { type: 'boolean' },
+    'no-demo': { type: 'boolean' },
+  });
   noPositionals(positionals, 'serve');
   let port: number | undefined;
   if (typeof values.port === 'string') {
     port = Number(values.port);
     if (!/^\d+$/.test(values.port) || port > 65_535) throw new UsageError(`--port must be a port number (0-65535), got "${values.port}"`, 'serve');
   }
+  if (values.demo && values['no-demo']) throw new UsageError('--demo and --no-demo contradict each other: give one', 'serve');
+  const demo = values.demo ? true : values['no-demo'] ? false : undefined;
+  const format = logFormat(env, Boolean(process.stderr.isTTY));
   const config = loadConfig(env);
-  const log = consoleLogger({ service: 'mistral-agent-chat' });
-  const server = await startServer({ env, log, ...(port === undefined ? {} : { port }) });
-  if (process.stderr.isTTY) io.err('\n' + banner(server) + '\n');
+  const log = format === 'json' ? consoleLogger({ service: 'mistral-agent-chat' }) : textLogger();
+  const started = startServer({ env, log, ...(port === undefined ? {} : { port }), ...(demo === undefined ? {} : { demo }) });
 
+  // Listening for signals before anything is printed: whoever reads the output and signals at once must get
+  // a graceful stop, not the default (an immediate kill).
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -51,15 +82,20 @@ export async function serveCommand(args: string[], env: Env, io: Io): Promise<nu
       log.error('shutdown took too long: exiting');
       process.exit(1);
     }, config.shutdownGraceMs + 10_000).unref();
-    server.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        log.error('shutdown failed', { error: err instanceof Error ? err.message : String(err) });
-        process.exit(1);
-      },
-    );
+    started
+      .then((server) => server.close())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          log.error('shutdown failed', { error: err instanceof Error ? err.message : String(err) });
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+
+  const server = await started;
+  if (format === 'text' && !stopping) io.err('\n' + summary(server) + '\n');
   return undefined;
 }

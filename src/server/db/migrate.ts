@@ -118,6 +118,25 @@ export async function migrate(db: Db, opts: MigrateOptions = {}): Promise<{ appl
 }
 
 /**
+ * True when `s` holds nothing but comments and whitespace. A loop, not a regular expression: the obvious
+ * pattern backtracks exponentially on a long comment block followed by a statement (a 30-line header hung).
+ */
+function onlyComments(s: string): boolean {
+  let i = 0;
+  while (i < s.length) {
+    if (/\s/.test(s[i]!)) i++;
+    else if (s.startsWith('--', i)) {
+      const nl = s.indexOf('\n', i);
+      i = nl === -1 ? s.length : nl + 1;
+    } else if (s.startsWith('/*', i)) {
+      const end = s.indexOf('*/', i + 2);
+      i = end === -1 ? s.length : end + 2;
+    } else return false;
+  }
+  return true;
+}
+
+/**
  * Splits a script into statements at top-level semicolons (outside quotes, dollar quotes and comments),
  * as the Supabase CLI records them.
  */
@@ -127,7 +146,7 @@ export function splitStatements(sql: string): string[] {
   let i = 0;
   const push = (end: number) => {
     const s = sql.slice(start, end).trim();
-    if (s && !/^(--[^\n]*\n?\s*|\/\*[\s\S]*?\*\/\s*)*$/.test(s)) out.push(s);
+    if (s && !onlyComments(s)) out.push(s);
   };
   while (i < sql.length) {
     const ch = sql[i];

@@ -1,6 +1,12 @@
 /**
  * Db over a `pg` Pool (Node-only adapter). Queries are unnamed (no named prepared statements), so it
  * also works through a transaction pooler (Supabase's port 6543, PgBouncer in transaction mode).
+ *
+ * A statement timeout (the proxy's: the store call's 10 s) makes an abandoned query free its connection: the
+ * server cancels the statement (its locks go with it), and 2 s later the client gives up on a server that
+ * does not answer at all and drops the connection from the pool. It is a start-up parameter; a pooler that
+ * refuses start-up parameters (PgBouncer: "unsupported startup parameter") gets a pool without it, once,
+ * with a warning: only the client-side limit is left then.
  */
 import pg from 'pg';
 import type { Db } from './db.ts';
@@ -10,28 +16,88 @@ export interface PostgresOptions {
   max?: number;
   /** Called when an idle pooled connection fails (the pool replaces it); default: ignored. */
   onError?: (err: Error) => void;
+  /** Longest a statement may run (server: statement_timeout; client: this + 2 s); default: no limit. */
+  statementTimeoutMs?: number;
+  /** Told once when the server refuses the statement_timeout start-up parameter (see above). */
+  onWarning?: (message: string) => void;
 }
+
+/** How long after the server's statement_timeout the client itself gives up on an answer. */
+const CLIENT_GRACE_MS = 2_000;
+
+function poolConfig(connectionString: string, opts: PostgresOptions, serverTimeout: boolean): pg.PoolConfig {
+  const timeout = opts.statementTimeoutMs;
+  return {
+    connectionString,
+    max: opts.max ?? 10,
+    // A dead or partitioned host must fail fast instead of holding a pooled connection for minutes:
+    // connecting gives up after 10 s, and TCP keep-alive notices a peer that vanished.
+    connectionTimeoutMillis: 10_000,
+    keepAlive: true,
+    ...(timeout ? { query_timeout: timeout + CLIENT_GRACE_MS } : {}),
+    ...(timeout && serverTimeout ? { statement_timeout: timeout } : {}),
+  };
+}
+
+function newPool(connectionString: string, opts: PostgresOptions, serverTimeout: boolean): pg.Pool {
+  const pool = new pg.Pool(poolConfig(connectionString, opts, serverTimeout));
+  // Without a listener, an idle connection dropped by the server would crash the process.
+  pool.on('error', (err) => opts.onError?.(err));
+  return pool;
+}
+
+const refusesStartupParameter = (err: unknown) =>
+  err instanceof Error && /unsupported startup parameter/i.test(err.message);
 
 export class PostgresDb implements Db {
   readonly kind = 'postgres' as const;
-  readonly pool: pg.Pool;
+  #pool: pg.Pool;
+  readonly #reopen: (() => pg.Pool) | undefined;
+  readonly #warn: (message: string) => void;
 
-  constructor(pool: pg.Pool) {
-    this.pool = pool;
+  constructor(pool: pg.Pool, reopen?: () => pg.Pool, warn: (message: string) => void = () => {}) {
+    this.#pool = pool;
+    this.#reopen = reopen;
+    this.#warn = warn;
+  }
+
+  /** The pg Pool (for pool statistics). */
+  get pool(): pg.Pool {
+    return this.#pool;
+  }
+
+  /** Runs `fn` on the pool; if the server refuses our start-up parameters, once more on a pool without them. */
+  async #withPool<R>(fn: (pool: pg.Pool) => Promise<R>): Promise<R> {
+    const used = this.#pool;
+    try {
+      return await fn(used);
+    } catch (err) {
+      if (!this.#reopen || !refusesStartupParameter(err)) throw err;
+      // Concurrent calls all fail the same way: the first swaps the pool, the others just retry on it.
+      if (this.#pool === used) {
+        this.#warn(
+          `the database (or its pooler) refuses the statement_timeout start-up parameter (${(err as Error).message}): ` +
+            'continuing without it, so an abandoned query is cut on our side only; set a statement_timeout on the database role instead',
+        );
+        this.#pool = this.#reopen();
+        void used.end().catch(() => {});
+      }
+      return fn(this.#pool);
+    }
   }
 
   async query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<{ rows: T[] }> {
-    const res = await this.pool.query(sql, params);
+    const res = await this.#withPool((pool) => pool.query(sql, params));
     return { rows: res.rows as T[] };
   }
 
   async exec(sql: string): Promise<void> {
     // No parameters: the simple query protocol, which accepts several statements.
-    await this.pool.query(sql);
+    await this.#withPool((pool) => pool.query(sql));
   }
 
   async transaction<R>(fn: (tx: Pick<Db, 'query' | 'exec'>) => Promise<R>): Promise<R> {
-    const client = await this.pool.connect();
+    const client = await this.#withPool((pool) => pool.connect());
     let broken: Error | undefined;
     try {
       await client.query('begin');
@@ -56,20 +122,12 @@ export class PostgresDb implements Db {
   }
 
   async close(): Promise<void> {
-    if (!this.pool.ended) await this.pool.end();
+    if (!this.#pool.ended) await this.#pool.end();
   }
 }
 
 export function openPostgres(connectionString: string, opts: PostgresOptions = {}): PostgresDb {
-  const pool = new pg.Pool({
-    connectionString,
-    max: opts.max ?? 10,
-    // A dead or partitioned host must fail fast instead of holding a pooled connection for minutes:
-    // connecting gives up after 10 s, and TCP keep-alive notices a peer that vanished.
-    connectionTimeoutMillis: 10_000,
-    keepAlive: true,
-  });
-  // Without a listener, an idle connection dropped by the server would crash the process.
-  pool.on('error', (err) => opts.onError?.(err));
-  return new PostgresDb(pool);
+  const pool = newPool(connectionString, opts, true);
+  const reopen = opts.statementTimeoutMs ? () => newPool(connectionString, opts, false) : undefined;
+  return new PostgresDb(pool, reopen, opts.onWarning);
 }

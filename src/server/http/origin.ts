@@ -1,11 +1,21 @@
 /**
- * The agent's origin allowlist (`agents.allowed_origins`). Pure: no I/O.
+ * The agent's origin allowlist (`agents.allowed_origins`): the one place that says what a valid entry is
+ * (the CLI and the owner API validate with `isValidOriginEntry`) and what it lets in (the proxy). Pure: no I/O.
  *
  * Entries are exact origins (`https://shop.example.com`, `http://localhost:5173`) or a subdomain wildcard
  * (`https://*.example.com`: any subdomain at any depth, NOT the apex, only that scheme and port).
  * `*` allows everything; null or an empty list also means any origin.
  * Entries are normalised through URL parsing, so case, default ports and a trailing slash do not matter.
  */
+
+/**
+ * The shapes the database accepts (the CHECK constraint agents_allowed_origins_check of migration 00003,
+ * case-insensitive): `*`, `null`, `scheme://host[:port][/]`, `scheme://*.host[:port][/]`. The database keeps
+ * it as its last line; here an entry must also parse as a URL with an origin, which refuses what would never
+ * match a browser's Origin (a port over 65535, `chrome-extension://…`, a malformed IPv4 or percent escape).
+ * test/node/origin.test.ts checks both rules on one table of cases.
+ */
+const ENTRY_SHAPE = /^(\*|null|[a-z][a-z0-9+.-]*:\/\/(\*\.)?([^\][/:@?#*\s]+|\[[0-9a-f:.]+\])(:[0-9]{1,5})?\/?)$/i;
 
 const WILDCARD_HOST = 'wildcard-placeholder';
 /** What a browser puts in an Origin's host: DNS names (punycode) or IP literals. URL parsing allows more (`*`). */
@@ -16,10 +26,10 @@ type Rule =
   | { kind: 'exact'; origin: string }
   | { kind: 'subdomains'; protocol: string; port: string; suffix: string };
 
-function compileEntry(raw: string): Rule | null {
-  const entry = raw.trim();
+function compileEntry(entry: string): Rule | null {
+  if (!ENTRY_SHAPE.test(entry)) return null;
   if (entry === '*') return { kind: 'any' };
-  if (entry === 'null') return { kind: 'exact', origin: 'null' };
+  if (entry.toLowerCase() === 'null') return { kind: 'exact', origin: 'null' };
   const wildcard = entry.includes('://*.');
   try {
     const url = new URL(wildcard ? entry.replace('://*.', `://${WILDCARD_HOST}.`) : entry);
@@ -31,6 +41,11 @@ function compileEntry(raw: string): Rule | null {
   } catch {
     return null; // a malformed entry allows nothing
   }
+}
+
+/** True when `entry` may be stored in `allowed_origins` and can match a browser's Origin. */
+export function isValidOriginEntry(entry: string): boolean {
+  return compileEntry(entry) !== null;
 }
 
 function matches(rule: Rule, origin: string, url: URL | null): boolean {

@@ -1,7 +1,12 @@
 /**
- * The Node entry (Node-only): the proxy app plus the widget bundle and demo pages on one port.
- * Starts even when the database is down (503 until it answers, retried in the background).
+ * The Node entry (Node-only): the proxy app plus the widget bundle (and, in demo mode, the demo pages) on one
+ * port. Starts even when the database is down (503 until it answers, retried in the background).
  * Signals are handled by the `serve` command, not here, so tests can start and close servers in-process.
+ *
+ * Two modes. Demo (the embedded database by default, or `serve --demo` / DEMO_MODE=1): a demo agent on an
+ * empty database, the demo pages with its key, the offline demo model without MISTRAL_API_KEY. Production (a
+ * real database by default, or DEMO_MODE=0): nothing is created in the database, `/` shows no key, and without
+ * MISTRAL_API_KEY chats answer 503 `unavailable`.
  */
 import { createAdaptorServer, type ServerType } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
@@ -10,6 +15,7 @@ import type { Server } from 'node:http';
 import { Hono, type Context } from 'hono';
 import { createApp } from '../app.ts';
 import { loadConfig } from '../config.ts';
+import { isWildcardHost, localUrl } from '../embed.ts';
 import { consoleLogger, type Logger } from '../log.ts';
 import { storageMode } from '../runtime.ts';
 import { lockDataDir } from './data-dir-lock.ts';
@@ -23,16 +29,25 @@ export interface StartServerOptions {
   log?: Logger;
   /** Overrides PORT; 0 picks a free port. */
   port?: number;
+  /** Demo mode (`serve --demo` / `--no-demo`); undefined = DEMO_MODE, else on for the embedded database only. */
+  demo?: boolean;
 }
 
 export interface ServerInfo {
+  /** Where to open it: PUBLIC_URL, else this machine's address for HOST and the port. */
   url: string;
   port: number;
+  /** The address it really listens on (`::` or `0.0.0.0` = every interface). */
+  address: string;
+  /** True when it listens on every interface (HOST unset or a wildcard). */
+  allInterfaces: boolean;
+  mode: 'demo' | 'production';
   /** 'pglite' | 'postgres' | 'supabase'. */
   database: string;
   /** Whether the database answered at start (otherwise it is retried in the background). */
   databaseReady: boolean;
-  upstream: 'mistral' | 'offline-demo';
+  /** 'none': production mode without MISTRAL_API_KEY, chats answer 503. */
+  upstream: 'mistral' | 'offline-demo' | 'none';
   demoKey: string | null;
   createdDemoAgent: boolean;
 }
@@ -42,14 +57,23 @@ export interface ServerHandle extends ServerInfo {
   close(): Promise<void>;
 }
 
-function listen(server: ServerType, port: number, host: string | undefined): Promise<number> {
+function listen(server: ServerType, port: number, host: string | undefined): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
       server.off('error', reject);
-      resolve((server.address() as AddressInfo).port);
+      resolve(server.address() as AddressInfo);
     });
   });
+}
+
+/** DEMO_MODE: `1`/`true`/`yes`/`on`, `0`/`false`/`no`/`off`, or unset. Anything else stops the start. */
+export function parseDemoMode(raw: string | undefined): boolean | undefined {
+  const v = (raw ?? '').trim().toLowerCase();
+  if (v === '') return undefined;
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off'].includes(v)) return false;
+  throw new Error(`DEMO_MODE must be 1 (demo agent, demo pages, offline demo model) or 0 (production), got "${raw}"`);
 }
 
 /** The peer address of the request's socket (X-Forwarded-For is the app's business, with TRUST_PROXY). */
@@ -65,41 +89,58 @@ export async function startServer(opts: StartServerOptions): Promise<ServerHandl
   const { env } = opts;
   const log = opts.log ?? consoleLogger();
   const config = loadConfig(env);
+  const storage = storageMode(env, config);
+  const demo = opts.demo ?? parseDemoMode(env.DEMO_MODE) ?? storage === 'pglite';
+  const host = env.HOST?.trim() || undefined;
   // Embedded PGlite is single-process: refuse to start on a data folder another process has open.
-  const unlock = storageMode(env, config) === 'pglite' ? lockDataDir(config.dataDir, 'serve') : () => {};
-  const supervisor = new RuntimeSupervisor({ env, log });
+  const unlock = storage === 'pglite' ? lockDataDir(config.dataDir, 'serve') : () => {};
+  const supervisor = new RuntimeSupervisor({ env, log, demo });
   const databaseReady = await supervisor.start();
+  // Production without a key has no model at all: chats answer 503 before anything is stored.
+  const hasModel = Boolean(config.mistralApiKey) || demo;
 
   const proxy = createApp({
     store: supervisor.store,
-    upstream: supervisor.upstream,
+    upstream: hasModel ? supervisor.upstream : null,
     config,
     log,
     getClientIp: socketAddress,
   });
   const root = new Hono();
-  root.route('/', createStaticApp({ demo: true, demoKey: () => supervisor.currentDemoKey(), publicUrl: env.PUBLIC_URL || undefined }));
+  // `demo` decides what `/` shows (demo pages with a key, or a status page without one).
+  root.route(
+    '/',
+    createStaticApp({ demo, demoKey: demo ? () => supervisor.currentDemoKey() : async () => null, publicUrl: env.PUBLIC_URL || undefined }),
+  );
   root.all('*', (c) => proxy.app.fetch(c.req.raw, c.env));
 
   const server = createAdaptorServer({ fetch: root.fetch });
-  let port: number;
+  let bound: AddressInfo;
   try {
-    port = await listen(server, opts.port ?? config.port, env.HOST || undefined);
+    bound = await listen(server, opts.port ?? config.port, host);
   } catch (err) {
     await supervisor.close();
     unlock();
-    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') {
       throw new Error(`port ${opts.port ?? config.port} is already in use: stop the other server or set PORT`, { cause: err });
+    }
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+      throw new Error(`HOST=${host} is not an address of this machine: unset HOST to listen on every interface`, { cause: err });
     }
     throw err;
   }
+  const port = bound.port;
 
   const info: ServerInfo = {
-    url: env.PUBLIC_URL?.replace(/\/+$/, '') || `http://localhost:${port}`,
+    url: env.PUBLIC_URL?.trim().replace(/\/+$/, '') || localUrl(host, port),
     port,
-    database: databaseReady ? supervisor.store.kind : storageMode(env, config),
+    address: bound.address,
+    allInterfaces: isWildcardHost(host),
+    mode: demo ? 'demo' : 'production',
+    database: databaseReady ? supervisor.store.kind : storage,
     databaseReady,
-    upstream: supervisor.upstream.kind,
+    upstream: hasModel ? supervisor.upstream.kind : 'none',
     demoKey: supervisor.demoKey,
     createdDemoAgent: supervisor.createdDemoAgent,
   };
@@ -108,11 +149,17 @@ export async function startServer(opts: StartServerOptions): Promise<ServerHandl
     // The runtime says this loudly once it is built; with the database down it is not built yet.
     log.warn('!!! OFFLINE DEMO MODE: MISTRAL_API_KEY is not set, replies will come from a built-in demo model, NOT from Mistral. !!!');
   }
+  if (!databaseReady && info.upstream === 'none') {
+    log.error('MISTRAL_API_KEY is not set: chat requests will answer 503 unavailable until it is (or run `serve --demo` for the offline demo model)');
+  }
   log.info('mistral-agent-chat is listening', {
     url: info.url,
+    address: info.address,
     port,
+    interfaces: info.allInterfaces ? 'all (set HOST=127.0.0.1 to accept connections from this machine only)' : 'HOST only',
+    mode: info.mode,
     database: info.databaseReady ? info.database : `${info.database} (unreachable, retrying)`,
-    upstream: info.upstream === 'mistral' ? 'mistral' : 'OFFLINE DEMO',
+    upstream: info.upstream === 'mistral' ? 'mistral' : info.upstream === 'offline-demo' ? 'OFFLINE DEMO' : 'none (MISTRAL_API_KEY unset: chats answer 503)',
     demo_key: info.demoKey,
   });
 

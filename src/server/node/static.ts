@@ -16,7 +16,7 @@ import { serveStatic } from '@hono/node-server/serve-static';
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { compress } from 'hono/compress';
 import { etag } from 'hono/etag';
-import { embedSnippet } from '../cli/output.ts';
+import { embedSnippet } from '../embed.ts';
 
 /** The package root (a checkout, or node_modules/mistral-agent-chat-server): dist/ and demo/ live there. */
 export const packageRoot = fileURLToPath(new URL('../../../', import.meta.url));

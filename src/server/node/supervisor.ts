@@ -1,14 +1,17 @@
 /**
  * Keeps the server up when the database is not: the app gets a Store and an Upstream that delegate to the
  * runtime once it exists, and answer 503 `unavailable` (and a failing /healthz) until then. The runtime
- * (connect, migrate, seed the demo agent) is retried in the background with capped exponential backoff.
+ * (connect, migrate, in demo mode seed the demo agent, start the maintenance timer) is retried in the
+ * background with capped exponential backoff.
  */
+import { ensureDemoAgent, firstActiveAgent } from '../data/demo.ts';
+import { runMaintenance } from '../data/maintenance.ts';
 import { ApiError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { createRuntime, storageMode, type Runtime } from '../runtime.ts';
 import type { Store } from '../store/store.ts';
 import type { Upstream } from '../upstream/upstream.ts';
-import { ensureDemoAgent, firstActiveAgent } from '../cli/admin.ts';
+import { MaintenanceTimer } from './maintenance-timer.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -23,6 +26,11 @@ function describe(err: unknown): string {
 export interface SupervisorOptions {
   env: Env;
   log: Logger;
+  /**
+   * Demo mode: the offline demo model without MISTRAL_API_KEY, and a demo agent on an empty database.
+   * Off (production): nothing is created, and without MISTRAL_API_KEY there is no model (chats answer 503).
+   */
+  demo: boolean;
   /** First retry delay; doubles up to maxDelayMs. */
   initialDelayMs?: number;
   maxDelayMs?: number;
@@ -48,8 +56,11 @@ export class RuntimeSupervisor {
   #stopped = false;
   #attempt: Promise<boolean> | undefined;
   readonly #startWaitMs: number;
+  readonly #demo: boolean;
+  #maintenance: MaintenanceTimer | undefined;
 
   constructor(opts: SupervisorOptions) {
+    this.#demo = opts.demo;
     this.#env = opts.env;
     this.#log = opts.log;
     this.#initialDelay = opts.initialDelayMs ?? 250;
@@ -82,6 +93,7 @@ export class RuntimeSupervisor {
 
   /** The current demo key, re-read from the database so a rotated key shows up on the next page load. */
   async currentDemoKey(): Promise<string | null> {
+    if (!this.#demo) return null;
     const db = this.runtime?.db;
     if (!db) return this.demoKey;
     try {
@@ -100,6 +112,7 @@ export class RuntimeSupervisor {
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([this.#attempt?.catch(() => {}), new Promise((resolve) => (timer = setTimeout(resolve, 2_000)))]);
     clearTimeout(timer);
+    await this.#maintenance?.stop();
     const rt = this.runtime;
     this.runtime = null;
     await rt?.close();
@@ -112,8 +125,8 @@ export class RuntimeSupervisor {
     this.#attempt = (async () => {
       let rt: Runtime | undefined;
       try {
-        rt = await createRuntime(this.#env, { log, migrate: true });
-        if (rt.db) {
+        rt = await createRuntime(this.#env, { log, migrate: true, offlineDemo: this.#demo });
+        if (rt.db && this.#demo) {
           const { agent, created } = await ensureDemoAgent(rt.db);
           this.demoKey = agent?.api_key ?? null;
           this.createdDemoAgent = created;
@@ -124,6 +137,7 @@ export class RuntimeSupervisor {
         }
         this.runtime = rt;
         this.lastError = null;
+        this.#startMaintenance(rt, base);
         return true;
       } catch (err) {
         this.lastError = describe(err);
@@ -132,6 +146,26 @@ export class RuntimeSupervisor {
       }
     })();
     return this.#attempt;
+  }
+
+  /** The maintenance timer on the runtime's own database; with supabase-js, pg_cron does it (migration 00005). */
+  #startMaintenance(rt: Runtime, log: Logger): void {
+    const { intervalMs, batchSize } = rt.config.maintenance;
+    const db = rt.db;
+    if (!db) {
+      log.info('maintenance timer off: with supabase-js storage, pg_cron runs public.run_maintenance (see migration 00005)');
+      return;
+    }
+    if (intervalMs <= 0) {
+      log.info('maintenance timer off (MAINTENANCE_INTERVAL_MS=0): schedule public.run_maintenance elsewhere');
+      return;
+    }
+    this.#maintenance = new MaintenanceTimer({
+      log,
+      intervalMs,
+      run: (stopped) => runMaintenance(db, batchSize, { untilDone: true, stopped }),
+    });
+    this.#maintenance.start();
   }
 
   #schedule(delay: number, attempt: number): void {

@@ -3,7 +3,7 @@
  * package mistral-agent-chat-server) — never a relative import outside supabase/functions/, which breaks `supabase functions deploy`.
  * Supabase sets SUPABASE_URL, SUPABASE_SECRET_KEYS and SUPABASE_DB_URL; set MISTRAL_API_KEY as a secret.
  */
-import { consoleLogger, createApp, createRuntime } from 'mistral-agent-chat/server';
+import { consoleLogger, createApp, createRuntime, supabaseClientIp } from 'mistral-agent-chat/server';
 
 type EdgeRuntimeGlobal = { EdgeRuntime?: { waitUntil(promise: Promise<unknown>): void } };
 const edge = (globalThis as EdgeRuntimeGlobal).EdgeRuntime;
@@ -17,6 +17,10 @@ const { app } = createApp({
   config: runtime.config,
   log,
   basePath: '/mistral-agent-chat',
+  // The client's address for the per-IP limit: Supabase's gateway (Cloudflare) sets CF-Connecting-IP and
+  // overwrites any value a client sends; X-Forwarded-For there begins with whatever the client wrote.
+  // Sources: supabase.com/docs/guides/telemetry/logs ("Allowed headers"), Cloudflare's HTTP headers reference.
+  getClientIp: (c) => supabaseClientIp(c.req.raw.headers),
   // Lets the reply finish being stored after the response ends.
   ...(edge ? { waitUntil: (p: Promise<unknown>) => edge.waitUntil(p) } : {}),
 });

@@ -1,12 +1,14 @@
 /**
  * The real thing for end-to-end tests: the Node server (startServer, in-process) on embedded PGlite in a
  * temp DATA_DIR or on a fresh PostgreSQL database, talking to the scriptable Mistral stand-in.
- * Agents are created before the server starts (PGlite is single-process), with the admin functions the CLI uses.
+ * Agents are created before the server starts (PGlite is single-process), with the data functions the CLI uses.
+ * The server runs in demo mode on both backends: the demo pages embed the main key.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createAgent, updateAgent } from '../../../src/server/cli/admin.ts';
+import { createAgent, updateAgent } from '../../../src/server/data/agents.ts';
+import { DEFAULT_OWNER, ensureOwner } from '../../../src/server/data/owners.ts';
 import type { Db } from '../../../src/server/db/db.ts';
 import { migrate } from '../../../src/server/db/migrate.ts';
 import { openDb } from '../../../src/server/db/open.ts';
@@ -55,11 +57,12 @@ export const ALLOWED_ORIGIN = 'https://shop.example.test';
 
 async function seed(db: Db): Promise<Keys> {
   await migrate(db);
-  const main = await createAgent(db, { name: 'Demo assistant', rate_limit_ip_per_minute: 0 });
-  const limited = await createAgent(db, { name: 'Limited assistant', rate_limit_ip_per_minute: 0 });
+  const owner = { userId: await ensureOwner(db, DEFAULT_OWNER) };
+  const main = await createAgent(db, { name: 'Demo assistant', rate_limit_ip_per_minute: 0 }, owner);
+  const limited = await createAgent(db, { name: 'Limited assistant', rate_limit_ip_per_minute: 0 }, owner);
   // Set through SQL, as an owner would on a live database.
   await db.query('update public.agents set rate_limit_session_per_minute = 1 where id = $1', [limited.id]);
-  const restricted = await createAgent(db, { name: 'Restricted assistant' });
+  const restricted = await createAgent(db, { name: 'Restricted assistant' }, owner);
   await updateAgent(db, restricted.id, { allowed_origins: [ALLOWED_ORIGIN] });
   return { main: main.api_key, limited: limited.api_key, restricted: restricted.api_key };
 }
@@ -85,7 +88,7 @@ export async function startStack(backend: Backend, extraEnv: Record<string, stri
   }
 
   const log = memoryLogger();
-  let server: ServerHandle | null = await startServer({ env, port: 0, log });
+  let server: ServerHandle | null = await startServer({ env, port: 0, log, demo: true });
   const port = server.port;
   if (server.demoKey !== keys.main) throw new Error(`the demo pages would embed ${server.demoKey}, not the main key`);
 
@@ -117,7 +120,7 @@ export async function startStack(backend: Backend, extraEnv: Record<string, stri
       await s?.close();
     },
     async start() {
-      if (!server) server = await startServer({ env, port, log });
+      if (!server) server = await startServer({ env, port, log, demo: true });
     },
     async close() {
       await stack.stop();
