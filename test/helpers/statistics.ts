@@ -37,16 +37,17 @@ const TEXT_COLUMNS = `agent_id::text as agent_id, user_id::text as user_id, name
 export const REFERENCE_STATISTICS_SQL = `
 select ${TEXT_COLUMNS}
 from (
-  select s.*,
-         (select count(*) from public.message_feedback f
-            join public.messages m on m.id = f.message_id
-            join public.conversations c on c.id = m.conversation_id
-          where c.agent_id = s.agent_id and f.rating = 'up') as positive_feedback,
-         (select count(*) from public.message_feedback f
-            join public.messages m on m.id = f.message_id
-            join public.conversations c on c.id = m.conversation_id
-          where c.agent_id = s.agent_id and f.rating = 'down') as negative_feedback
+  select s.*, coalesce(r.positive_feedback, 0) as positive_feedback, coalesce(r.negative_feedback, 0) as negative_feedback
   from (${SEED_STATISTICS_QUERY}) s
+  left join (
+    select c.agent_id,
+           count(*) filter (where f.rating = 'up') as positive_feedback,
+           count(*) filter (where f.rating = 'down') as negative_feedback
+    from public.message_feedback f
+    join public.messages m on m.id = f.message_id
+    join public.conversations c on c.id = m.conversation_id
+    group by c.agent_id
+  ) r on r.agent_id = s.agent_id
 ) x
 order by agent_id`;
 

@@ -210,10 +210,10 @@ function statisticsSuite(name: string, open: () => Promise<MigratedDb>, skip: st
       await turn(a, 'own-1');
       await turn(a2, 'own-2');
       await turn(b, 'own-3');
-      for (const who of [owner(a.ownerId), owner(b.ownerId)]) {
-        const { expected, actual } = await statisticsPair(db, who);
+      for (const ownerId of [a.ownerId, b.ownerId]) {
+        const { expected, actual } = await statisticsPair(db, owner(ownerId));
         assert.deepEqual(actual, expected);
-        assert.ok(actual.every((r) => r.user_id === who.sub) && actual.length > 0, 'only the caller’s agents');
+        assert.ok(actual.every((r) => r.user_id === ownerId) && actual.length > 0, 'only the caller’s agents');
       }
       await assertStatisticsExact(db, 'as the owner, RLS on', owner(a.ownerId));
       const anon = await as(db, { role: 'anon' }, (tx) => tx.query('select * from public.agent_daily_statistics').then(() => 'read', (e: Error) => e.message));
@@ -248,13 +248,17 @@ function statisticsSuite(name: string, open: () => Promise<MigratedDb>, skip: st
       const agents: SeededAgent[] = [];
       for (let i = 0; i < 3; i++) agents.push(await seedAgent(db, { ownerEmail: `random-${i % 2}@example.test` }));
       const sessions = Array.from({ length: 8 }, (_, i) => `rand-${i}`);
-      const anyId = async (sql: string) => rnd.pick(await ids(sql));
+      // an op with nothing to act on (no assistant reply to rate yet, …) does nothing: a null id matches no row
+      const anyId = async (sql: string) => {
+        const found = await ids(sql);
+        return found.length ? rnd.pick(found) : null;
+      };
       const ops: Record<string, () => Promise<unknown>> = {
         turn: () => turn(rnd.pick(agents), rnd.pick(sessions), { reply: rnd.next() > 0.2 }),
         insertMessage: async () =>
           db.query(
             `insert into public.messages (conversation_id, role, content, tokens_used, response_time_ms, created_at)
-             values ($1, $2, 'sql', $3, $4, now() - $5 * interval '1 hour')`,
+             select id, $2, 'sql', $3, $4, now() - $5 * interval '1 hour' from public.conversations where id = $1`,
             [await anyId('select id from public.conversations'), rnd.pick(['user', 'assistant']), rnd.next() < 0.3 ? null : rnd.int(500), rnd.next() < 0.5 ? null : rnd.int(5000), rnd.int(100)],
           ),
         editMessage: async () =>
@@ -268,11 +272,15 @@ function statisticsSuite(name: string, open: () => Promise<MigratedDb>, skip: st
             [await anyId('select id from public.messages')],
           ),
         moveMessage: async () =>
-          db.query('update public.messages set conversation_id = $2 where id = $1', [await anyId('select id from public.messages'), await anyId('select id from public.conversations')]),
+          db.query('update public.messages set conversation_id = coalesce($2, conversation_id) where id = $1', [
+            await anyId('select id from public.messages'),
+            await anyId('select id from public.conversations'),
+          ]),
         deleteMessages: async () => db.query('delete from public.messages where id in (select id from public.messages order by random() limit 3)'),
         rate: async () =>
           db.query(
-            'insert into public.message_feedback (message_id, rating) values ($1, $2) on conflict (message_id) do update set rating = excluded.rating',
+            `insert into public.message_feedback (message_id, rating) select id, $2 from public.messages where id = $1
+             on conflict (message_id) do update set rating = excluded.rating`,
             [await anyId("select id from public.messages where role = 'assistant'"), rnd.pick(['up', 'down'])],
           ),
         clearRating: async () => db.query('delete from public.message_feedback where message_id in (select message_id from public.message_feedback order by random() limit 1)'),
