@@ -1,29 +1,32 @@
 -- Migration: 00006_statistics
 -- Purpose: data at scale (issue 11).
---   * agent_statistics from counters: every column of the seed's view, equal to the seed's query over the
---     raw tables whatever writes the rows, plus positive_feedback and negative_feedback, at O(the caller's
---     agents) instead of O(all messages). Counters are kept by triggers on conversations, messages and
---     message_feedback, in 17 shards per agent: the turns of a conversation write shard
---     hashtext(conversation_id) & 15 (the conversation's row lock already orders them, and different
---     conversations of one busy agent mostly write different rows, as agent_token_usage does in 00003);
---     deletes (purges, erasure, owner deletes) write shard 16, so a purge never waits on a turn's shard or
---     makes one wait. A figure is the sum of its agent's shards.
---   * a per-day series per agent (agent_daily_statistics) for the owner console's charts.
+--   * agent_statistics from counters: every column of the seed's view (same names and types), equal to the
+--     seed's query over the raw tables whatever writes the rows, plus positive_feedback and
+--     negative_feedback, at O(the caller's agents) instead of O(all messages). Triggers on conversations,
+--     messages and message_feedback keep agent_statistics_counters: per agent, UTC day ('infinity' = all
+--     time) and shard. The turns of a conversation write shard hashtext(conversation_id) & 15 (its row lock
+--     already orders them; different conversations of one busy agent mostly write different rows, as
+--     agent_token_usage does in 00003); deletes (purges, erasure, owner deletes) write shard 16, so a purge
+--     never waits on a turn's rows or makes one wait. A figure is the sum of its agent's shards.
+--   * the per-day series (agent_daily_statistics) for the owner console's charts.
 --   * the owner API's reads as security-invoker functions (RLS decides): owner_statistics(),
 --     owner_agent_daily(agent, days), owner_agent_conversations(agent, limit, before, q) (the inbox).
---   * owners may delete their agents' conversations (RLS); erase_visitor() and
---     purge_expired_conversations() for the service role; rebuild_agent_statistics() to recount.
+--   * owners may delete their agents' conversations (RLS); for the service role purge_expired_conversations(),
+--     erase_visitor(), and the maintenance rebuild_agent_statistics() and compact_agent_statistics().
 --   * indexes for the inbox, the purge and last_conversation_date; the seed indexes no query uses are
---     dropped (README "Operations" has the numbers); the seed's messages policy is rewritten per row.
+--     dropped; the messages policy is checked per row; next_message_time moves to PL/pgSQL (a turn's cost).
+--     README "Operations" has the measurements.
 -- Days: UTC dates. A message counts on the day it was created (its tokens and response time too), a
 -- conversation on the day it started, a rating on the day it was first given (message_feedback.created_at).
 -- Affects: public.agent_statistics (replaced: same columns + 2), public.message_feedback (+ conversation_id),
--- new tables public.agent_statistics_counters and public.agent_daily_statistics_counters, the view
--- public.agent_daily_statistics, the policy on public.messages (replaced), a delete policy on
--- public.conversations, triggers on conversations, messages and message_feedback.
--- Security: counter tables have RLS (owners read their own agents' rows, anon nothing, only the triggers
--- write them); views are security_invoker; trigger functions are security definer (an owner's delete must
--- update counters owners cannot write) with an empty search_path and no execute grant to anyone.
+-- public.agent_statistics_counters and public.agent_daily_statistics (new), the policy on public.messages
+-- (replaced), a delete policy on public.conversations, public.next_message_time (same signature), four seed
+-- indexes (dropped), triggers on agents, conversations, messages and message_feedback, the schema
+-- mistral_agent_chat (new: the statistics internals).
+-- Security: the counter table has RLS (owners read their own agents' rows, anon nothing, only triggers
+-- write); views are security_invoker; the trigger functions that write counters are security definer (an
+-- owner's delete must update counters owners cannot write), live in mistral_agent_chat (not exposed, no
+-- usage for client roles), have an empty search_path and no execute grant to anyone.
 
 -- The statistics machinery (a type, helpers and trigger functions, some security definer) lives in its own
 -- schema, which PostgREST does not expose and client roles cannot use: the public schema keeps only what
