@@ -693,10 +693,10 @@ begin
 end;
 $$;
 
--- compact_agent_statistics: folds the shards of each closed day (before yesterday, UTC) into one row, so
--- the table keeps one row per agent and past day; returns how many rows it removed. Turns only write
--- today's rows (yesterday's just after midnight), so this never waits on them.
-create or replace function public.compact_agent_statistics()
+-- compact_agent_statistics: folds the shards of closed days (before yesterday, UTC) into one row per agent
+-- and day, at most batch_size rows per call, and returns how many it folded (a maintenance task, 00005).
+-- Turns only write today's rows (yesterday's just after midnight); rows another writer holds are skipped.
+create or replace function public.compact_agent_statistics(batch_size integer)
 returns integer
 language plpgsql
 volatile
@@ -704,12 +704,23 @@ security invoker
 set search_path = ''
 as $$
 declare
-  v_removed integer;
+  v_folded integer;
 begin
-  with folded as (
-    delete from public.agent_statistics_counters k
+  if batch_size is null or batch_size < 1 then
+    raise exception 'batch_size must be a positive integer' using errcode = '22023';
+  end if;
+  with picked as (
+    select k.agent_id, k.shard, k.day
+    from public.agent_statistics_counters k
     where k.day < (now() at time zone 'utc')::date - 1
       and k.shard <> 16
+    limit batch_size
+    for update skip locked
+  ),
+  folded as (
+    delete from public.agent_statistics_counters k
+    using picked p
+    where k.agent_id = p.agent_id and k.shard = p.shard and k.day = p.day
     returning k.*
   ),
   merged as (
@@ -734,8 +745,9 @@ begin
       negative_feedback = k.negative_feedback + excluded.negative_feedback
     returning 1
   )
-  select (select count(*) from folded) - (select count(*) from merged) into v_removed;
-  return v_removed;
+  -- (merged runs whether read or not: PostgreSQL executes every data-modifying WITH once)
+  select count(*) into v_folded from folded;
+  return v_folded;
 end;
 $$;
 
@@ -823,9 +835,9 @@ revoke execute on function mistral_agent_chat.statistics_on_conversations_delete
 revoke execute on function mistral_agent_chat.statistics_on_agents_deleted() from public, anon, authenticated;
 revoke execute on function mistral_agent_chat.statistics_on_truncate() from public, anon, authenticated;
 revoke execute on function public.rebuild_agent_statistics() from public, anon, authenticated;
-revoke execute on function public.compact_agent_statistics() from public, anon, authenticated;
+revoke execute on function public.compact_agent_statistics(integer) from public, anon, authenticated;
 grant execute on function public.rebuild_agent_statistics() to service_role;
-grant execute on function public.compact_agent_statistics() to service_role;
+grant execute on function public.compact_agent_statistics(integer) to service_role;
 
 -- ---------------------------------------------------------------------------------------------------
 -- Indexes. What the hot paths read (README "Operations" has the measurements):
@@ -1122,6 +1134,11 @@ as $$
   )
   select count(*)::integer from gone;
 $$;
+
+-- scheduled with the other maintenance tasks of 00005 (the Node server's timer, pg_cron on Supabase)
+insert into public.maintenance_tasks (name, function_name, position) values
+  ('expired_conversations', 'public.purge_expired_conversations', 30),
+  ('statistics_compaction', 'public.compact_agent_statistics', 40);
 
 revoke execute on function public.purge_expired_conversations(integer) from public, anon, authenticated;
 revoke execute on function public.erase_visitor(uuid, text) from public, anon, authenticated;

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
+import { runMaintenance } from '../../src/server/data/maintenance.ts';
 import type { Db } from '../../src/server/db/db.ts';
 import { as, owner } from '../helpers/as-role.ts';
 import { migratedTestDatabase, pgSkip, type MigratedDb } from '../helpers/pg.ts';
@@ -64,6 +65,18 @@ function retentionSuite(name: string, open: () => Promise<MigratedDb>, skip: str
       assert.deepEqual(await existing(db, [...old, recent, ancient]), [recent, ancient].sort());
       assert.equal((await db.query('select 1 from public.messages m join public.conversations c on c.id = m.conversation_id where c.id = any($1::uuid[])', [old])).rows.length, 0);
       await assertStatisticsExact(db, 'after the purge');
+    });
+
+    it('runs as a scheduled maintenance task (the Node server’s timer, pg_cron, `mistral-agent-chat maintenance`)', async () => {
+      const a = await seedAgent(db);
+      await db.query('update public.agents set retention_days = 3 where id = $1', [a.agentId]);
+      const expired = [await conversation(db, a, 'task-1', 4), await conversation(db, a, 'task-2', 5), await conversation(db, a, 'task-3', 6)];
+      const result = await runMaintenance(db, 2, { untilDone: true });
+      assert.deepEqual(result.errors, {});
+      assert.equal(result.removed.expired_conversations, 3);
+      assert.ok('statistics_compaction' in result.removed);
+      assert.deepEqual(await existing(db, expired), []);
+      await assertStatisticsExact(db, 'after the scheduled purge');
     });
 
     it('counts idleness from the last turn: a turn on an old conversation keeps it', async () => {

@@ -262,7 +262,7 @@ function rlsSuite(name: string, open: () => Promise<MigratedDb>, skip: string | 
           ['purge_expired_conversations', 'select public.purge_expired_conversations(10)', []],
           ['erase_visitor', 'select public.erase_visitor($1, $2)', [A.agentId, 'v']],
           ['rebuild_agent_statistics', 'select public.rebuild_agent_statistics()', []],
-          ['compact_agent_statistics', 'select public.compact_agent_statistics()', []],
+          ['compact_agent_statistics', 'select public.compact_agent_statistics(10)', []],
         ] as const;
         for (const [fn, sql, params] of calls) {
           await assert.rejects(as(db, who, (tx) => tx.query(sql, [...params])), /permission denied for function/, fn);
