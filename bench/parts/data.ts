@@ -25,14 +25,14 @@ import { compareTurnsTwice, type TurnTarget } from './data-turns.ts';
 
 const STATISTICS_VERSION = '00006';
 
-/** Migrates `url` with every migration, or only those before `below`. */
-async function migrateTo(url: string, below?: string): Promise<void> {
+/** Migrates `url` with every migration, or only those whose version `only` accepts. */
+async function migrateTo(url: string, only?: (version: string) => boolean): Promise<void> {
   const db = openPostgres(url, { max: 2 });
   let dir: string | undefined;
   try {
-    if (below) {
+    if (only) {
       dir = await mkdtemp(join(tmpdir(), 'mac-bench-migrations-'));
-      for (const m of await listMigrations()) if (m.version < below) await copyFile(m.path, join(dir, `${m.version}_${m.name}.sql`));
+      for (const m of await listMigrations()) if (only(m.version)) await copyFile(m.path, join(dir, `${m.version}_${m.name}.sql`));
     }
     await migrate(db, dir ? { dir } : {});
   } finally {
@@ -172,9 +172,13 @@ async function run(ctx: BenchContext): Promise<void> {
     const empty = await createTestDatabase();
     dbs.push(empty);
     await migrateTo(empty.url);
+    // 00006's own cost: the migrations up to it, with and without it (later ones left out of both)
     const without = await createTestDatabase();
     dbs.push(without);
-    await migrateTo(without.url, STATISTICS_VERSION);
+    await migrateTo(without.url, (v) => v < STATISTICS_VERSION);
+    const withIt = await createTestDatabase();
+    dbs.push(withIt);
+    await migrateTo(withIt.url, (v) => v <= STATISTICS_VERSION);
     await c.query('update public.agents set rate_limit_session_per_minute = 1000000, rate_limit_ip_per_minute = 1000000, daily_token_budget = 2000000000 where id = $1', [biggest.agent_id]);
     const bigKey = (await c.query<{ api_key: string }>('select api_key from public.agents where id = $1', [biggest.agent_id])).rows[0]!.api_key;
     const turnOpts = { clients: 2, phaseMs: ctx.short ? 500 : 1_000, rounds: ctx.short ? 6 : 16 };
@@ -183,7 +187,7 @@ async function run(ctx: BenchContext): Promise<void> {
     out.turn_cost_ratio = scale.worse.ratio.cpu;
     out.turn = scale;
     ctx.say(`  turn at scale / empty: CPU ×${scale.worse.ratio.cpu} (other run ×${scale.other.ratio.cpu}), wall p50 ×${scale.worse.ratio.p50}, p99 ×${scale.worse.ratio.p99}`);
-    const cost = await compareTurnsTwice(await turnAgent(without.url, `before ${STATISTICS_VERSION}`), emptyTarget, turnOpts);
+    const cost = await compareTurnsTwice(await turnAgent(without.url, `before ${STATISTICS_VERSION}`), await turnAgent(withIt.url, `with ${STATISTICS_VERSION}`), turnOpts);
     out.statistics_turn_cost_ratio = cost.worse.ratio.cpu;
     out.statistics_turn_cost = cost;
     ctx.say(`  turn with ${STATISTICS_VERSION} / before it: CPU ×${cost.worse.ratio.cpu} (other run ×${cost.other.ratio.cpu}), wall p50 ×${cost.worse.ratio.p50}, p99 ×${cost.worse.ratio.p99}`);
