@@ -74,8 +74,9 @@ create trigger message_feedback_conversation
 -- tokens_counted / responses_timed count the messages whose tokens_used / response_time_ms is not null,
 -- so the view answers null where the seed's sum() and avg() do.
 -- A day is least(<timestamp> at time zone 'utc', 9999-12-31) as a date: an infinite timestamp never
--- lands on the all-time rows. Invariant the triggers rely on: where a day row exists, its all-time row
--- of the same agent and shard exists too (both are created together and only deleted together).
+-- lands on the all-time rows. Invariant the turns' UPDATE relies on: in shards 0-15, where a day row
+-- exists, the all-time row of the same agent and shard exists too (a turn creates both; compaction only
+-- deletes day rows; an agent's deletion or a TRUNCATE removes all). Shard 16 is only ever upserted.
 create table public.agent_statistics_counters (
   agent_id uuid not null,
   day date not null,
