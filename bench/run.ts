@@ -8,7 +8,8 @@
  * rewritten with what was measured and `failed`, README.md untouched.
  *
  *   npm run bench                         everything (about 10 minutes)
- *   npm run bench -- --only=proxy,render  some parts (proxy, weight, render): written to bench/results-partial.json only
+ *   npm run bench -- --only=proxy,render  some parts (proxy, weight, render, data): written to bench/results-partial.json only
+ *   npm run bench -- --only=data --keep-data   the data part keeps its 10 M-message database (BENCH_DATA_MESSAGES sets the size)
  *   npm run bench -- --short              shorter phases, to try the bench out: results-partial.json only
  *   npm run bench -- --no-build           use dist/ as it is (default: node scripts/build.js first)
  */
@@ -16,6 +17,7 @@ import { writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { BenchContext, Part } from './lib/part.ts';
+import { dataPart } from './parts/data.ts';
 import { formatTable, type Row } from './lib/table.ts';
 import { proxyPart } from './parts/proxy.ts';
 import { renderPart } from './parts/render.ts';
@@ -23,7 +25,7 @@ import { weightPart } from './parts/weight.ts';
 import { updateReadme } from './readme.ts';
 
 /** The parts, in order (weight builds dist/, which render loads). Each writes its own keys of results.json. */
-const PARTS: Part[] = [proxyPart, weightPart, renderPart];
+const PARTS: Part[] = [proxyPart, weightPart, renderPart, dataPart];
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const args = process.argv.slice(2);

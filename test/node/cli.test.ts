@@ -262,6 +262,29 @@ function cliSuite(label: string, setup: () => Promise<{ target: Target; cleanup:
     assert.match(human.stdout, /Sales bot/);
   });
 
+  it(`erases one visitor's conversations with visitor erase, and stats follow (${label})`, { timeout: TIMEOUT }, async () => {
+    await withApp(target, async (request) => {
+      for (const [session, visitor] of [['erase-session-a', 'cli-visitor-1'], ['erase-session-b', 'cli-visitor-1'], ['erase-session-c', 'cli-visitor-2']]) {
+        const res = await request('/v1/chat', {
+          method: 'POST',
+          headers: { 'X-Api-Key': agent.api_key, 'Content-Type': 'application/json' },
+          body: JSON.stringify({ session_id: session, visitor_id: visitor, message: 'Please forget me later' }),
+        });
+        assert.equal(res.status, 200, await res.clone().text());
+        await res.text();
+      }
+    });
+    const conversations = async () =>
+      (await cliJson<{ agent_id: string; total_conversations: number }[]>(target, 'stats')).find((r) => r.agent_id === agent.id)!.total_conversations;
+    const before = await conversations();
+    const erased = await cliJson<{ conversations_erased: number }>(target, 'visitor', 'erase', '--agent', agent.id, '--visitor-id', 'cli-visitor-1');
+    assert.equal(erased.conversations_erased, 2);
+    assert.equal(await conversations(), before - 2);
+    const again = await cli(target, 'visitor', 'erase', '--agent', agent.api_key, '--visitor-id', 'cli-visitor-1');
+    assert.equal(again.code, 0);
+    assert.match(again.stdout, /nothing to erase/);
+  });
+
   it(`says which agent is missing and exits 1 (${label})`, { timeout: TIMEOUT }, async () => {
     const run = await cli(target, 'agent', 'disable', '00000000-0000-4000-8000-000000000000');
     assert.equal(run.code, 1);
@@ -300,7 +323,7 @@ describe('mistral-agent-chat CLI usage', () => {
 
   it('prints help for every command with --help, exit 0, without opening a database', { timeout: TIMEOUT }, async () => {
     const commands = [[], ['serve'], ['migrate'], ['agent'], ['agent', 'create'], ['agent', 'list'], ['agent', 'update'],
-      ['agent', 'rotate-key'], ['agent', 'disable'], ['agent', 'enable'], ['stats'], ['maintenance']];
+      ['agent', 'rotate-key'], ['agent', 'disable'], ['agent', 'enable'], ['stats'], ['maintenance'], ['visitor', 'erase']];
     for (const cmd of commands) {
       const run = await cli(nowhere, ...cmd, '--help');
       assert.equal(run.code, 0, `${cmd.join(' ')} --help: ${run.stderr}`);
@@ -322,6 +345,9 @@ describe('mistral-agent-chat CLI usage', () => {
     const ref = await cli(nowhere, 'agent', 'disable', 'not-an-id');
     assert.equal(ref.code, 2);
     assert.match(ref.stderr, /neither an agent id/);
+    const visitor = await cli(nowhere, 'visitor', 'erase', '--agent', '00000000-0000-4000-8000-000000000000');
+    assert.equal(visitor.code, 2);
+    assert.match(visitor.stderr, /missing --visitor-id/);
   });
 });
 
@@ -457,9 +483,14 @@ describe('mistral-agent-chat CLI messages', () => {
     try {
       const target = { DATA_DIR: join(dir, 'data') };
       const json = await cliJson<{ skipped: boolean; removed: Record<string, number> }>(target, 'maintenance', '--batch-size', '100');
-      assert.deepEqual(json, { skipped: false, batches: 1, removed: { rate_limits: 0, token_usage: 0 }, errors: {} });
+      assert.deepEqual(json, {
+        skipped: false,
+        batches: 1,
+        removed: { rate_limits: 0, token_usage: 0, expired_conversations: 0, statistics_compaction: 0 },
+        errors: {},
+      });
       const human = await cli(target, 'maintenance');
-      assert.match(human.stdout, /maintenance done in 1 batch\(es\): rate_limits: 0, token_usage: 0/);
+      assert.match(human.stdout, /maintenance done in 1 batch\(es\): rate_limits: 0, token_usage: 0, expired_conversations: 0, statistics_compaction: 0/);
       const bad = await cli(target, 'maintenance', '--batch-size', '0');
       assert.equal(bad.code, 2);
       assert.match(bad.stderr, /--batch-size must be a whole number greater than 0/);

@@ -220,7 +220,7 @@ const LINTS: Lint[] = [
           group by i.indrelid, i.indkey::text, i.indclass::text, i.indcollation::text, i.indoption::text,
                    coalesce(pg_get_expr(i.indexprs, i.indrelid), ''), coalesce(pg_get_expr(i.indpred, i.indrelid), '')
           having count(*) > 1`,
-    probe: `create index lint_probe on public.messages (conversation_id)`,
+    probe: `create index lint_probe on public.messages (conversation_id, created_at, id)`,
   },
 ];
 
@@ -242,13 +242,21 @@ const STRUCTURE: Lint[] = [
              revoke execute on function public.lint_probe() from public, anon, authenticated`,
   },
   {
-    name: 'no public function callable by anon or authenticated, trigger functions aside',
-    problem: 'public functions that client roles may execute',
+    name: 'no public function callable by anon or authenticated, trigger functions and the owner API reads aside',
+    problem: 'public functions that client roles may execute (authenticated: only owner_* reads, which run under RLS)',
     sql: `select p.oid::regprocedure::text || ' by ' || r.role as object
           from pg_proc p cross join unnest(array['anon', 'authenticated']) r(role)
           where p.pronamespace = 'public'::regnamespace and p.prorettype <> 'trigger'::regtype
-            and has_function_privilege(r.role, p.oid, 'execute')`,
+            and has_function_privilege(r.role, p.oid, 'execute')
+            and not (r.role = 'authenticated' and p.proname like 'owner\\_%' and not p.prosecdef)`,
     probe: `create function public.lint_probe() returns int language sql set search_path = '' as 'select 1'`,
+  },
+  {
+    name: 'client roles cannot use the internal schema',
+    problem: 'the mistral_agent_chat schema (statistics internals, security definer triggers) usable by a client role',
+    sql: `select r.role as object from unnest(array['anon', 'authenticated']) r(role)
+          where has_schema_privilege(r.role, 'mistral_agent_chat', 'usage')`,
+    probe: `grant usage on schema mistral_agent_chat to authenticated`,
   },
   {
     name: 'every public function pins an empty search_path',

@@ -219,6 +219,30 @@ function rlsSuite(name: string, open: () => Promise<MigratedDb>, skip: string | 
       }
     });
 
+    it('shows an owner only their own agents’ statistics counters and daily series, and lets no client write them', async () => {
+      const seen = await asA(async (tx) => ({
+        counters: [...new Set((await tx.query<{ agent_id: string }>('select agent_id from public.agent_statistics_counters')).rows.map((r) => r.agent_id))],
+        daily: [...new Set((await tx.query<{ agent_id: string }>('select agent_id from public.agent_daily_statistics')).rows.map((r) => r.agent_id))],
+      }));
+      assert.deepEqual(seen, { counters: [A.agentId], daily: [A.agentId] });
+      const write = await asA((tx) => tx.query('update public.agent_statistics_counters set conversations = 99').then(() => 'wrote', (e: Error) => e.message));
+      assert.match(write, /permission denied/);
+      for (const table of ['agent_statistics_counters', 'agent_daily_statistics']) {
+        const anon = await as(db, { role: 'anon' }, (tx) => tx.query(`select * from public.${table}`).then(() => 'read', (e: Error) => e.message));
+        assert.match(anon, /permission denied/, table);
+      }
+    });
+
+    it('lets an owner delete their own agents’ conversations only', async () => {
+      const mine = await withTurn(await seedAgent(db, { ownerEmail: 'owner-a@example.test', name: 'Agent A2' }));
+      const other = await asA((tx) => ids(tx, 'delete from public.conversations where id = $1 returning id', [B.conversationId]));
+      assert.deepEqual(other, []);
+      const own = await asA((tx) => ids(tx, 'delete from public.conversations where id = $1 returning id', [mine.conversationId]));
+      assert.deepEqual(own, [mine.conversationId]);
+      const left = await db.query('select 1 from public.conversations where id = $1', [B.conversationId]);
+      assert.equal(left.rows.length, 1, 'the other owner’s conversation is still there');
+    });
+
     for (const role of ['anon', 'authenticated'] as const) {
       it(`refuses ${role} the proxy functions`, async () => {
         const who: Who = role === 'anon' ? { role } : { role, sub: A.ownerId };
@@ -235,6 +259,10 @@ function rlsSuite(name: string, open: () => Promise<MigratedDb>, skip: string | 
             [A.conversationId, A.messageIds[0], 'forged'],
           ],
           ['session_history', 'select public.session_history($1, $2, 10)', [A.agentId, 'shared_session_id']],
+          ['purge_expired_conversations', 'select public.purge_expired_conversations(10)', []],
+          ['erase_visitor', 'select public.erase_visitor($1, $2)', [A.agentId, 'v']],
+          ['rebuild_agent_statistics', 'select public.rebuild_agent_statistics()', []],
+          ['compact_agent_statistics', 'select public.compact_agent_statistics(10)', []],
         ] as const;
         for (const [fn, sql, params] of calls) {
           await assert.rejects(as(db, who, (tx) => tx.query(sql, [...params])), /permission denied for function/, fn);

@@ -1,10 +1,11 @@
-/** The database commands of the CLI: migrate, agent *, stats, maintenance. Each opens the database, migrates, acts, closes. */
+/** The database commands of the CLI: migrate, agent *, stats, maintenance, visitor erase. Each opens the database, migrates, acts, closes. */
 import type { Db } from '../db/db.ts';
 import { loadConfig } from '../config.ts';
 import * as agents from '../data/agents.ts';
 import { runMaintenance } from '../data/maintenance.ts';
 import { DEFAULT_OWNER, ensureOwner, ownerEmails } from '../data/owners.ts';
 import { agentStatistics } from '../data/statistics.ts';
+import { eraseVisitor } from '../data/visitors.ts';
 import { embedSnippet, endpointFor, endpointNote, type Endpoint } from '../embed.ts';
 import { lockDataDir } from '../node/data-dir-lock.ts';
 import { AGENT_FLAGS, UsageError, agentFields, agentRef, noPositionals, parse, positiveInt } from './args.ts';
@@ -176,5 +177,24 @@ export async function maintenanceCommand(args: string[], env: Env, io: Io): Prom
     const parts = Object.entries(result.removed).map(([task, n]) => `${task}: ${n}`);
     io.out(`maintenance done in ${result.batches} batch(es): ${parts.join(', ') || 'nothing to do'}`);
   }
+  return 0;
+}
+
+/** `visitor erase --agent <id|key> --visitor-id V`: one visitor's conversations with one agent, deleted (erasure on request). */
+export async function visitorCommand(sub: string | undefined, args: string[], env: Env, io: Io): Promise<number> {
+  if (sub !== 'erase') throw new UsageError(sub === undefined ? 'missing the visitor subcommand' : `unknown visitor subcommand "${sub}"`, 'visitor');
+  const cmd = 'visitor erase';
+  const { values, positionals } = parse(cmd, args, { agent: { type: 'string' }, 'visitor-id': { type: 'string' } });
+  noPositionals(positionals, cmd);
+  const ref = agentRef(typeof values.agent === 'string' ? [values.agent] : [], cmd);
+  const visitorId = values['visitor-id'];
+  if (typeof visitorId !== 'string' || visitorId === '') throw new UsageError('missing --visitor-id: the visitor_id the widget stored', cmd);
+  const { agent, erased } = await withDb(env, io, cmd, async (db) => {
+    const agent = await agents.getAgent(db, ref);
+    return { agent, erased: await eraseVisitor(db, agent.id, visitorId) };
+  });
+  if (values.json) io.out(JSON.stringify({ agent_id: agent.id, visitor_id: visitorId, conversations_erased: erased }));
+  else if (erased === 0) io.out(`Agent "${agent.name}" has no conversation with visitor ${visitorId}: nothing to erase.`);
+  else io.out(`Erased ${erased} conversation(s) of visitor ${visitorId} with agent "${agent.name}", their messages and ratings.`);
   return 0;
 }

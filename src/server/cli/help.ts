@@ -19,6 +19,17 @@ Abuse control (the widget key is public, these protect your Mistral credit):
 const DATABASE = `Database: DATABASE_URL (PostgreSQL) when set, else the embedded PGlite database in DATA_DIR
 (default ./.data), which only one process may open: stop the server first. Pending migrations are applied first.`;
 
+const VISITOR_ERASE = `Usage: mistral-agent-chat visitor erase --agent <id|key> --visitor-id V [--json]
+
+Erases one visitor's data on request: every conversation of the widget visitor V (the visitor_id the
+widget keeps in the browser) with that agent, with its messages and ratings. Statistics follow. Prints
+how many conversations it erased.
+
+Options:
+  --agent <id|key>   the agent (its id, or its widget key mac_…)
+  --visitor-id V     the visitor's id
+${DATABASE}`;
+
 export const HELP: Record<string, string> = {
   '': `mistral-agent-chat: an embeddable Mistral chat widget and its proxy
 
@@ -40,7 +51,8 @@ Commands:
   library upload <lib> <file…>  add files to a library
   library status <lib>        each document's processing status (--wait until done)
   stats                       conversations, messages and tokens per agent
-  maintenance                 prune stale rate-limit and token counters now (the server does it on a timer)
+  maintenance                 run the scheduled maintenance now: pruning, retention (the server does it on a timer)
+  visitor erase --agent <id|key> --visitor-id V   delete one visitor's conversations with an agent
   init supabase [dir]         add our migrations and Edge Function to your Supabase project
 
 Every command accepts --help, and --json for machine-readable output.
@@ -71,10 +83,14 @@ Pending migrations are applied at start.`,
   maintenance: `Usage: mistral-agent-chat maintenance [--batch-size N] [--json]
 
 Runs the database maintenance once, until nothing is left: deletes rate-limit counters idle for over an
-hour and token counters older than 400 days (and whatever tasks later migrations register), in batches of
-N rows per task (default 5000). The server does this by itself every MAINTENANCE_INTERVAL_MS; use this
+hour and token counters older than 400 days, purges conversations idle longer than their agent's
+retention_days, folds past days' statistics counters (and whatever tasks later migrations register), in
+batches of N rows per task (default 5000). The server does this by itself every MAINTENANCE_INTERVAL_MS; use this
 command from an external scheduler when no Node server runs (Supabase without pg_cron).
 ${DATABASE}`,
+
+  visitor: VISITOR_ERASE,
+  'visitor erase': VISITOR_ERASE,
 
   migrate: `Usage: mistral-agent-chat migrate [--json]
 

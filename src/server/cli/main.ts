@@ -7,7 +7,7 @@ import { HELP } from './help.ts';
 import type { Io } from './commands.ts';
 import { didYouMean } from './suggest.ts';
 
-const COMMANDS = ['serve', 'migrate', 'agent', 'library', 'stats', 'maintenance', 'init', 'help'];
+const COMMANDS = ['serve', 'migrate', 'agent', 'library', 'stats', 'maintenance', 'visitor', 'init', 'help'];
 const AGENT_SUBCOMMANDS = ['create', 'list', 'update', 'rotate-key', 'disable', 'enable', 'link-mistral', 'unlink-mistral'];
 
 type Env = Record<string, string | undefined>;
@@ -20,7 +20,7 @@ const defaultIo: Io = {
 /** Runs one command; resolves to the exit code, or undefined when the process keeps running (serve). */
 export async function main(argv: string[], env: Env = process.env, io: Io = defaultIo): Promise<number | undefined> {
   const [command, ...rest] = argv;
-  const sub = (command === 'agent' || command === 'init' || command === 'library') && rest[0] && !rest[0].startsWith('-') ? rest[0] : undefined;
+  const sub = (command === 'agent' || command === 'init' || command === 'library' || command === 'visitor') && rest[0] && !rest[0].startsWith('-') ? rest[0] : undefined;
   const args = sub ? rest.slice(1) : rest;
   const helpKey = sub ? `${command} ${sub}` : (command ?? '');
   try {
@@ -55,6 +55,8 @@ export async function main(argv: string[], env: Env = process.env, io: Io = defa
         return await commands.statsCommand(args, env, io);
       case 'maintenance':
         return await commands.maintenanceCommand(args, env, io);
+      case 'visitor':
+        return await commands.visitorCommand(sub, args, env, io);
       case 'init': {
         const { initCommand } = await import('./init-supabase.ts');
         return await initCommand(sub, args, io);

@@ -12,6 +12,9 @@ export interface AgentStatistics {
   total_tokens_used: number;
   avg_response_time_ms: number | null;
   last_conversation_date: string | null;
+  /** Visitors' ratings of the agent's replies (migration 00006). */
+  positive_feedback: number;
+  negative_feedback: number;
 }
 
 const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
@@ -35,5 +38,7 @@ export async function agentStatistics(q: Executor): Promise<AgentStatistics[]> {
         : r.last_conversation_date instanceof Date
           ? r.last_conversation_date.toISOString()
           : String(r.last_conversation_date),
+    positive_feedback: num(r.positive_feedback),
+    negative_feedback: num(r.negative_feedback),
   }));
 }
