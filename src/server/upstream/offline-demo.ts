@@ -7,6 +7,7 @@ import type { Logger } from '../log.ts';
 import { createMistralUpstream } from './mistral.ts';
 import { withGroundedDemo } from './offline-conversations.ts';
 import type { Upstream } from './upstream.ts';
+import { timedStream } from './timed-stream.ts';
 import { offlineDemoReply, tokenPieces } from './offline-demo-replies.ts';
 import { EVENT_STREAM_HEADERS, lastUserText, replyFrames, requestValidationError, usageOf } from './wire-format.ts';
 
@@ -76,37 +77,5 @@ export function offlineDemoFetch(chunkDelayMs: number, chunkSize?: number, first
  * of `delayMs` ±50 % between frames. Aborting the signal errors the stream.
  */
 function frameStream(frames: string[], delayMs: number, firstMs: number, signal: AbortSignal | undefined): ReadableStream<Uint8Array> {
-  const encoder = new TextEncoder();
-  let i = 0;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let wake: (() => void) | undefined;
-  let onAbort: (() => void) | undefined;
-  const cleanup = () => {
-    clearTimeout(timer);
-    if (onAbort) signal?.removeEventListener('abort', onAbort);
-  };
-  return new ReadableStream<Uint8Array>({
-    start(controller) {
-      onAbort = () => {
-        cleanup();
-        controller.error(abortError());
-        wake?.();
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-    },
-    pull(controller) {
-      return new Promise<void>((resolve) => {
-        wake = resolve;
-        timer = setTimeout(() => {
-          controller.enqueue(encoder.encode(frames[i++]));
-          if (i >= frames.length) {
-            cleanup();
-            controller.close();
-          }
-          resolve();
-        }, i === 0 ? 0 : i === 1 ? firstMs : delayMs * (0.5 + Math.random()));
-      });
-    },
-    cancel: cleanup,
-  });
+  return timedStream(frames, (i) => (i === 1 ? firstMs : delayMs * (0.5 + Math.random())), signal);
 }

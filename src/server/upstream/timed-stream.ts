@@ -4,8 +4,16 @@ function abortError(): DOMException {
   return new DOMException('The operation was aborted.', 'AbortError');
 }
 
-/** The first frame goes at once, each next one `delayMs` later; aborting `signal` errors the stream. */
-export function timedStream(frames: string[], delayMs: number, signal: AbortSignal | undefined): ReadableStream<Uint8Array> {
+/**
+ * The first frame goes at once, frame `i` (i ≥ 1) after a pause of `delay` ms (a number, or a function of the
+ * frame's index for a varying pace); aborting `signal` errors the stream.
+ */
+export function timedStream(
+  frames: string[],
+  delay: number | ((index: number) => number),
+  signal: AbortSignal | undefined,
+): ReadableStream<Uint8Array> {
+  const pause = typeof delay === 'number' ? () => delay : delay;
   const encoder = new TextEncoder();
   let i = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -35,7 +43,7 @@ export function timedStream(frames: string[], delayMs: number, signal: AbortSign
             controller.close();
           }
           resolve();
-        }, i === 0 ? 0 : delayMs);
+        }, i === 0 ? 0 : pause(i));
       });
     },
     cancel: cleanup,
