@@ -263,6 +263,9 @@ function signInSuite(name: string, open: () => Promise<MigratedDb>, skip: string
       const api = createOwnerApi({ config, storage: { db } });
       const token = await hsToken('an-operator-chosen-secret-of-32-chars-or-more', { sub: owner.id, role: 'authenticated', aud: 'authenticated' });
       assert.equal((await api.verify(token)).id, owner.id);
+      const stored = await hsToken((await db.query<{ value: string }>("select value from public.local_auth_settings where name = 'owner_jwt_secret'")).rows[0]!.value, { sub: owner.id, role: 'authenticated', aud: 'authenticated' });
+      await assert.rejects(api.verify(stored), /not valid/, 'the stored secret no longer signs once OWNER_JWT_SECRET is set');
+      assert.throws(() => createOwnerApi({ config: loadConfig({ OWNER_JWT_SECRET: 'short' }), storage: { db } }), /OWNER_JWT_SECRET must be at least 32 characters/);
     });
   });
 }
