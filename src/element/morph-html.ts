@@ -31,15 +31,18 @@ function patch(parent: Node, olds: Node[], news: Node[], before: Node | null) {
   for (const o of olds.slice(news.length)) parent.removeChild(o);
 }
 
+/** Told which top-level nodes a `morphHTML` update inserted or patched (for what the element adds to them). */
+export type Morphed = (nodes: Node[]) => void;
+
 class MorphHTML extends Directive {
   // Not a #private field: the es2021 build would lower it to a WeakMap.
   private html?: string;
 
-  render(_html: string): unknown {
+  render(_html: string, _morphed?: Morphed): unknown {
     return noChange;
   }
 
-  override update(part: ChildPart, [html]: [string]): unknown {
+  override update(part: ChildPart, [html, morphed]: [string, Morphed?]): unknown {
     if (html === this.html) return noChange;
     this.html = html;
     // Parsed by Lit in a detached element, so the HTML sink goes through Lit's Trusted Types policy as before.
@@ -51,6 +54,11 @@ class MorphHTML extends Directive {
     for (let n = start.nextSibling; n && n !== end; n = n.nextSibling) olds.push(n);
     // (without Lit's marker comments)
     patch(start.parentNode!, olds, [...box.childNodes].filter((n) => n.nodeType !== Node.COMMENT_NODE), end);
+    if (morphed) {
+      const nodes: Node[] = [];
+      for (let n = start.nextSibling; n && n !== end; n = n.nextSibling) nodes.push(n);
+      morphed(nodes);
+    }
     return noChange;
   }
 }
