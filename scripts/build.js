@@ -5,7 +5,8 @@
 //   dist/mistral-agent-chat.js            for <script type="module">: the launcher-first loader alone
 //                                         (src/widget.ts: a stub launcher, no Lit), which imports
 //   dist/mac-element-*.js                 the element (Lit, element, client) on interest or idle, which imports
-//   dist/mac-render-*.js                  the markdown renderer (marked + DOMPurify) on the first reply.
+//   dist/mac-render-*.js                  the markdown renderer (marked, the browser's HTML sanitizer) on first open,
+//   dist/mac-purify-*.js                  which imports DOMPurify only where the browser has no HTML Sanitizer API.
 //                                         Chunks are imported by relative URLs, so they must be served from
 //                                         the same directory as the entry (any path works)
 //   dist/mistral-agent-chat.iife.js       one classic script for tag managers: the same loader, chunks inlined
@@ -141,7 +142,8 @@ const rendererFile = outputFile(
       entry: join(root, 'src/markdown/render.ts'),
       formats: ['es'],
       fileName: () => 'mac-render.js',
-      output: { ...minified, entryFileNames: 'mac-render-[hash].js' },
+      // DOMPurify: a further chunk, imported only where the browser has no HTML Sanitizer API
+      output: { ...minified, entryFileNames: 'mac-render-[hash].js', chunkFileNames: 'mac-[name]-[hash].js' },
     }),
   ),
   'markdown renderer',

@@ -16,7 +16,7 @@ export const PAGE_SIZE = 25;
 
 let markdown: Promise<Markdown | null> | undefined;
 /** The widget's renderer, once per page; a failed load leaves transcripts as plain text. */
-const loadMarkdown = () => (markdown ??= import('../../markdown/render.ts').catch(() => null));
+const loadMarkdown = () => (markdown ??= import('../../markdown/render.ts').then(async (m) => (await m.ready, m)).catch(() => null));
 
 /** Only absolute http(s) URLs become links (a `javascript:` URL in stored data stays text). */
 export function safeUrl(url: unknown): string | null {
