@@ -53,6 +53,19 @@ function nativeSanitizer(): Sanitize | undefined {
     return undefined; // an older shape of the API: DOMPurify then
   }
   const box = document.implementation.createHTMLDocument('').createElement('div') as HTMLDivElement & SetHTML;
+  // A browser with an earlier shape of the API would ignore this config and apply its own defaults: the config
+  // must be seen to work (off-list element and attributes gone, `img` only with images) before it is trusted.
+  const probe = (images: boolean) => {
+    box.setHTML('<b>b</b><p style="x" onclick="x" data-x="x">p</p><img src="https://a.invalid/i.png">', {
+      sanitizer: sanitizers[+images]!,
+    });
+    return box.innerHTML;
+  };
+  try {
+    if (probe(false) !== '<p>p</p>' || probe(true) !== '<p>p</p><img src="https://a.invalid/i.png">') return undefined;
+  } catch {
+    return undefined;
+  }
   return (html, allowImages) => {
     box.setHTML(html, { sanitizer: sanitizers[+allowImages]! });
     for (const el of box.querySelectorAll('a, img')) secure(el);
