@@ -14,7 +14,9 @@ const FORBID_TAGS = [
 ];
 
 /** A sanitize function: DOMPurify with `policy`'s allowlist and URL rules, images kept only with `allowImages`. */
-export function createPurify(policy: typeof Policy): (html: string, allowImages: boolean) => string {
+export function createPurify(
+  policy: Pick<typeof Policy, 'ATTRS' | 'IMAGE_ATTRS' | 'IMAGE_TAGS' | 'SAFE_URL' | 'TAGS' | 'secure'>,
+): (html: string, allowImages: boolean) => string {
   const { ATTRS, IMAGE_ATTRS, IMAGE_TAGS, SAFE_URL, TAGS, secure } = policy;
   const purifier = DOMPurify(window);
   purifier.addHook('afterSanitizeAttributes', secure);

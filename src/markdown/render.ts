@@ -12,9 +12,7 @@
  * lexes only the unfinished tail.
  */
 import { Marked, Renderer, type Token, type Tokens, type TokensList } from 'marked';
-import * as policy from './policy.ts';
-
-const { ATTRS, HTTP_URL, IMAGE_ATTRS, IMAGE_TAGS, TAGS, absolute, secure } = policy;
+import { ATTRS, HTTP_URL, IMAGE_ATTRS, IMAGE_TAGS, SAFE_URL, TAGS, absolute, secure } from './policy.ts';
 
 export interface MarkdownOptions {
   /** Keep `<img>` for http(s) images (lazy, no referrer). Off by default: images become links. */
@@ -80,7 +78,7 @@ export const sanitizer: 'native' | 'dompurify' = sanitize ? 'native' : 'dompurif
  * otherwise (rejects if it cannot be). Await it before the first render. */
 export const ready: Promise<void> = sanitize
   ? Promise.resolve()
-  : import('./purify.ts').then((m) => void (sanitize = m.createPurify(policy)));
+  : import('./purify.ts').then((m) => void (sanitize = m.createPurify({ ATTRS, IMAGE_ATTRS, IMAGE_TAGS, SAFE_URL, TAGS, secure })));
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
