@@ -414,7 +414,7 @@ export class MistralAgentChat extends LitElement {
 
   #message(m: Message) {
     const user = m.role === 'user';
-    // The one place where HTML is rendered: DOMPurify output of the markdown module, never user text.
+    // The one place where HTML is rendered: sanitized output of the markdown module, never user text.
     const body = user ? null : this.#chat.html(m);
     return html`<div part="message message-${m.role}" class="message message-${m.role} ${m.role}">
       <div part="bubble bubble-${m.role}" class="bubble">

@@ -1,7 +1,7 @@
 /**
  * `morphHTML(html)`: like Lit's `unsafeHTML`, but a new string updates the nodes already in place (text, attributes,
  * added or removed nodes) instead of replacing them all. A reply's last block is rendered again on every streamed
- * chunk: patching it keeps the style, layout and paint work to what changed. Only ever given DOMPurify output.
+ * chunk: patching it keeps the style, layout and paint work to what changed. Only ever given the markdown module's sanitized output.
  */
 import { noChange, render } from 'lit';
 import { Directive, directive, type ChildPart } from 'lit/directive.js';
@@ -21,7 +21,7 @@ function patch(parent: Node, olds: Node[], news: Node[], before: Node | null) {
       const e = n as Element;
       for (const { name, value } of e.attributes) if (o.getAttribute(name) !== value) o.setAttribute(name, value);
       // What the element added stays: a tabindex, role and name (a table or code too wide for its bubble), a code
-      // block's copy button (last). DOMPurify output never has these attributes.
+      // block's copy button (last). Sanitized output never has these attributes.
       for (const { name } of [...o.attributes]) if (!ADDED.test(name) && !e.hasAttribute(name)) o.removeAttribute(name);
       const kids = [...o.childNodes];
       const button = kids.at(-1)?.nodeName === 'BUTTON' ? kids.pop()! : null;

@@ -283,7 +283,7 @@ export class Inbox {
     const user = m.role === 'user';
     const fb = feedbackOf(m.feedback);
     const nf = new Intl.NumberFormat(this.ctx.uiLang, { maximumFractionDigits: 1 });
-    // The one place the console renders HTML: DOMPurify output of the widget's markdown module, never raw text.
+    // The one place the console renders HTML: sanitized output of the widget's markdown module, never raw text.
     const body =
       !user && this.#md
         ? html`<div class="markdown" part="markdown" dir="auto">${unsafeHTML(this.#md.renderMarkdown(m.content))}</div>`
