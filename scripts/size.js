@@ -151,6 +151,7 @@ const bundle = {
 const FIGURES = {
   initial_gz: `${(bundle.initial_gz / 1024).toFixed(1)} KB`,
   total_gz: `${(bundle.total_gz / 1024).toFixed(1)} KB`,
+  total_native_gz: `${(bundle.total_native_gz / 1024).toFixed(1)} KB`,
 };
 const STAMPED = ['README.md', 'demo/index.html'];
 const MARKER = /(<!-- size:(\w+) -->)(.*?)(<!-- \/size -->)/g;
