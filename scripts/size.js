@@ -11,7 +11,8 @@
 // every run checks that they match this build (exit 1 when stale, like an over-budget bundle), --stamp rewrites them.
 // Initial = dist/mistral-agent-chat.js + its static imports (the launcher-first loader alone); total =
 // initial + everything it can load with import(), transitively (the element chunk dist/mac-element-*.js,
-// then the markdown chunk dist/mac-render-*.js). The graph and the per-module bytes come from
+// then the markdown chunk dist/mac-render-*.js, and DOMPurify's dist/mac-purify-*.js where the browser has no
+// HTML Sanitizer API; total_native_gz leaves that one out). The graph and the per-module bytes come from
 // dist/stats.json (written by the build).
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, posix, resolve } from 'node:path';
@@ -119,6 +120,11 @@ function modules(list) {
   return out.sort((a, b) => b.gz_est - a.gz_est);
 }
 
+/** Chunks only a browser without the HTML Sanitizer API loads (DOMPurify: src/markdown/purify.ts). */
+const fallbackFiles = totalFiles.filter((f) =>
+  Object.keys(stats[f].modules).every((id) => /node_modules\/dompurify\/|^src\/markdown\/purify\.ts$/.test(id)),
+);
+const nativeFiles = totalFiles.filter((f) => !fallbackFiles.includes(f));
 const initial = breakdown(initialFiles);
 const lazy = breakdown(totalFiles.filter((f) => !initialFiles.includes(f)));
 const all = breakdown(totalFiles);
@@ -132,6 +138,9 @@ const bundle = {
   total_raw: sum(totalFiles, 'raw'),
   total_gz: sum(totalFiles, 'gz'),
   total_br: sum(totalFiles, 'br'),
+  /** Everything it can load in a browser that sanitizes natively (no DOMPurify chunk): Chromium, Firefox. */
+  total_native_gz: sum(nativeFiles, 'gz'),
+  fallback_files: fallbackFiles,
   /** Estimated gzip bytes of third-party code in the total: what work on our own code cannot remove. */
   floor_gz: Object.entries(all).reduce((n, [k, v]) => n + (THIRD_PARTY.has(k) ? v.gz_est : 0), 0),
   breakdown: { initial, lazy },
@@ -142,6 +151,7 @@ const bundle = {
 const FIGURES = {
   initial_gz: `${(bundle.initial_gz / 1024).toFixed(1)} KB`,
   total_gz: `${(bundle.total_gz / 1024).toFixed(1)} KB`,
+  total_native_gz: `${(bundle.total_native_gz / 1024).toFixed(1)} KB`,
 };
 const STAMPED = ['README.md', 'demo/index.html'];
 const MARKER = /(<!-- size:(\w+) -->)(.*?)(<!-- \/size -->)/g;
@@ -237,6 +247,9 @@ if (args.has('--json')) {
     );
   line('initial', 'initial');
   line('total', 'total');
+  console.log(
+    `  ${'native'.padEnd(9)}${kb(bundle.total_native_gz)} gzip: the total where the browser has the HTML Sanitizer API (without ${fallbackFiles.join(', ') || '—'})`,
+  );
   console.log(`  initial files: ${initialFiles.join(', ')}`);
   console.log(`  lazy files:    ${totalFiles.filter((f) => !initialFiles.includes(f)).join(', ') || '—'}`);
   console.log(`  third-party floor ≈ ${kb(bundle.floor_gz).trim()} gzip`);

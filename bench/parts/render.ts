@@ -65,6 +65,8 @@ export interface RenderResult {
   runs: { element: StreamCost[]; floor: StreamCost[] };
   reply: { tokens: number; chars: number; chunks: number; chunks_per_s: number };
   rendered: boolean;
+  /** The sanitizer the element used in this Chromium: its HTML Sanitizer API, or the DOMPurify fallback. */
+  sanitizer: 'native' | 'dompurify';
 }
 
 async function buildFloor(dir: string): Promise<string> {
@@ -270,6 +272,12 @@ export async function runRender(say: (s: string) => void): Promise<RenderResult>
     const oursCost = worseOf(runs.element);
     const floorCost = worseOf(runs.floor);
     const page = await fresh();
+    // What src/markdown/render.ts checks first (it then also probes that the config is applied).
+    const sanitizer = (await page.evaluate(
+      () => typeof (window as { Sanitizer?: unknown }).Sanitizer === 'function' && 'setHTML' in Element.prototype,
+    ))
+      ? 'native'
+      : 'dompurify';
 
     // History restore: median of five, each on a fresh element (the floor beside it).
     const restores: { ours: number; floor: number }[] = [];
@@ -281,7 +289,7 @@ export async function runRender(say: (s: string) => void): Promise<RenderResult>
     const med = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
     const h200 = round(med(restores.map((r) => r.ours)), 1);
     const h200floor = round(med(restores.map((r) => r.floor)), 1);
-    say(`  history of 200: ${h200} ms to painted (floor ${h200floor} ms)`);
+    say(`  history of 200: ${h200} ms to painted (floor ${h200floor} ms); sanitizer: ${sanitizer}`);
 
     return {
       method: 'streams: worse of two runs per figure (element and floor interleaved); history200: median of five',
@@ -305,6 +313,7 @@ export async function runRender(say: (s: string) => void): Promise<RenderResult>
       runs,
       reply: { tokens: 4000, chars: reply.length, chunks: chunks.length, chunks_per_s: 1000 / intervalMs },
       rendered,
+      sanitizer,
     };
   } finally {
     await browser?.close();

@@ -22,7 +22,7 @@ export interface ChatHost extends ReactiveControllerHost, HTMLElement {
 
 let markdown: Promise<Markdown | null> | undefined;
 /** Loads the Markdown chunk once per page; a failed load leaves replies as plain text. */
-const loadMarkdown = () => (markdown ??= import('../markdown/render.ts').catch(() => null));
+const loadMarkdown = () => (markdown ??= import('../markdown/render.ts').then(async (m) => (await m.ready, m)).catch(() => null));
 
 const cut = (s: string) => s.slice(0, 1024);
 

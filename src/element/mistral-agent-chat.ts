@@ -187,6 +187,9 @@ export class MistralAgentChat extends LitElement {
   #refocus = false;
   /** What the visitor did with the script-tag loader's stub launcher, carried over after the upgrade. */
   #fromStub: '' | 'open' | 'focus' = '';
+  /** Reply nodes patched by this render (see `updated()`). */
+  #morphed: Node[] = [];
+  #onMorphed = (nodes: Node[]) => void this.#morphed.push(...nodes);
 
   constructor() {
     super();
@@ -292,30 +295,13 @@ export class MistralAgentChat extends LitElement {
 
   protected override updated(changed: PropertyValues<this>) {
     const list = this.#q('.messages');
+    // While a reply streams, only the blocks that changed get their copy button and width check, not every
+    // code block and table of the conversation on every frame.
+    const morphed = this.#morphed;
+    this.#morphed = [];
     if (list) {
       if (this.#stick) list.scrollTop = list.scrollHeight;
-      for (const block of list.querySelectorAll('.code-block')) {
-        if (block.querySelector('.copy')) continue;
-        const b = document.createElement('button');
-        b.type = 'button';
-        b.className = 'copy';
-        b.setAttribute('part', 'button copy-button');
-        b.textContent = this.#s.copy;
-        block.append(b);
-      }
-      // A table or code block wider than its bubble scrolls sideways: keyboard users must be able to reach it (and
-      // scroll it). All reads, then the writes that change something: one layout.
-      const wide = [...list.querySelectorAll<HTMLElement>('table, pre')].map((e) => [e, e.scrollWidth > e.clientWidth] as const);
-      for (const [e, scrolls] of wide) {
-        if (scrolls === e.hasAttribute('tabindex')) continue;
-        // A code block also gets a name, to be announced by when it takes the focus (a table has its own role).
-        const lang = e.firstElementChild?.className.match(/language-(\S+)/)?.[1];
-        const label = lang ? `${this.#s.code} (${lang})` : this.#s.code;
-        const attrs = e.localName === 'pre' ? { tabindex: '0', role: 'group', 'aria-label': label } : { tabindex: '0' };
-        for (const [k, v] of Object.entries(attrs))
-          if (scrolls) e.setAttribute(k, v);
-          else e.removeAttribute(k);
-      }
+      this.#decorate(this.#chat.state.phase === 'streaming' ? morphed : [list]);
     }
     // Not on the first render: a page that starts with `open` must not have its focus stolen.
     if (changed.has('opened') && changed.get('opened') !== undefined && this.mode !== 'inline') {
@@ -323,6 +309,35 @@ export class MistralAgentChat extends LitElement {
       else if (this.#refocus) this.#launcher?.focus();
       this.#refocus = false;
       this.dispatchEvent(this.opened ? new MistralChatOpenEvent() : new MistralChatCloseEvent());
+    }
+  }
+
+  /** Copy buttons for the code blocks in `roots`; a tab stop (and a name) for each table or code block there that is
+   * wider than its bubble. */
+  #decorate(roots: Node[]) {
+    const all = <E extends Element>(selector: string) =>
+      roots.flatMap((r) => (r instanceof Element ? [...(r.matches(selector) ? [r as E] : []), ...r.querySelectorAll<E>(selector)] : []));
+    for (const block of all('.code-block')) {
+      if (block.querySelector('.copy')) continue;
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.className = 'copy';
+      b.setAttribute('part', 'button copy-button');
+      b.textContent = this.#s.copy;
+      block.append(b);
+    }
+    // A table or code block wider than its bubble scrolls sideways: keyboard users must be able to reach it (and
+    // scroll it). All reads, then the writes that change something: one layout.
+    const wide = all<HTMLElement>('table, pre').map((e) => [e, e.scrollWidth > e.clientWidth] as const);
+    for (const [e, scrolls] of wide) {
+      if (scrolls === e.hasAttribute('tabindex')) continue;
+      // A code block also gets a name, to be announced by when it takes the focus (a table has its own role).
+      const lang = e.firstElementChild?.className.match(/language-(\S+)/)?.[1];
+      const label = lang ? `${this.#s.code} (${lang})` : this.#s.code;
+      const attrs = e.localName === 'pre' ? { tabindex: '0', role: 'group', 'aria-label': label } : { tabindex: '0' };
+      for (const [k, v] of Object.entries(attrs))
+        if (scrolls) e.setAttribute(k, v);
+        else e.removeAttribute(k);
     }
   }
 
@@ -399,13 +414,13 @@ export class MistralAgentChat extends LitElement {
 
   #message(m: Message) {
     const user = m.role === 'user';
-    // The one place where HTML is rendered: DOMPurify output of the markdown module, never user text.
+    // The one place where HTML is rendered: sanitized output of the markdown module, never user text.
     const body = user ? null : this.#chat.html(m);
     return html`<div part="message message-${m.role}" class="message message-${m.role} ${m.role}">
       <div part="bubble bubble-${m.role}" class="bubble">
         ${body === null
           ? html`<div class="text" dir="auto">${m.text}</div>`
-          : html`<div part="markdown" class="markdown" dir="auto">${body.map((h) => morphHTML(h))}</div>`}
+          : html`<div part="markdown" class="markdown" dir="auto">${body.map((h) => morphHTML(h, this.#onMorphed))}</div>`}
       </div>
       ${m.sources?.length ? sourcesView(m.sources, this.#s) : nothing}
       ${m.status === 'stopped' ? html`<span part="note" class="note">${this.#s.stopped}</span>` : nothing}

@@ -1,80 +1,84 @@
 /**
- * Markdown → sanitized HTML for assistant replies: the ONLY place marked and DOMPurify are configured,
- * and the only producer of HTML the element passes to `unsafeHTML`. Loaded lazily (its own chunk).
+ * Markdown → sanitized HTML for assistant replies: the ONLY place marked and the sanitizer are configured (with
+ * policy.ts, and purify.ts for DOMPurify), and the only producer of HTML the element passes to `unsafeHTML`.
+ * Loaded lazily (its own chunk).
  *
  * Policy: raw HTML in the markdown is shown as text (the HTML tokenizers are switched off); only
  * http(s) and mailto links survive, and they open in a new tab without referrer; images are links
- * unless `allowImages`; a strict DOMPurify allowlist runs last, as the backstop for everything above.
+ * unless `allowImages`; a strict allowlist runs last, as the backstop for everything above: the browser's
+ * own HTML sanitizer where it ships, else DOMPurify (its own chunk, loaded only then).
  *
  * Streaming: {@link MarkdownStream} caches the HTML of completed top-level blocks, so each update
  * lexes only the unfinished tail.
  */
-import DOMPurify from 'dompurify';
 import { Marked, Renderer, type Token, type Tokens, type TokensList } from 'marked';
+import { ATTRS, HTTP_URL, IMAGE_ATTRS, IMAGE_TAGS, SAFE_URL, TAGS, absolute, secure } from './policy.ts';
 
 export interface MarkdownOptions {
   /** Keep `<img>` for http(s) images (lazy, no referrer). Off by default: images become links. */
   allowImages?: boolean;
 }
 
-const TAGS = [
-  'a', 'p', 'br', 'hr', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'strong', 'em', 'del', 's', 'code', 'pre',
-  'blockquote', 'ul', 'ol', 'li', 'table', 'thead', 'tbody', 'tr', 'th', 'td', 'div', 'span',
-];
-const ATTRS = ['href', 'title', 'class', 'part', 'align', 'start'];
-// Listed too (the allowlist already excludes them) so the intent survives a future edit of TAGS.
-const FORBID_TAGS = [
-  'style', 'form', 'input', 'button', 'textarea', 'select', 'iframe', 'object', 'embed', 'script',
-  'template', 'svg', 'math', 'link', 'meta', 'base',
-];
-/** Only these schemes survive, for links and image sources alike (images: http(s) only, below). */
-const SAFE_URL = /^(?:https?|mailto):/i;
-const HTTP_URL = /^https?:/i;
+type Sanitize = (html: string, allowImages: boolean) => string;
+
+/** Element.setHTML (not in TypeScript's DOM types yet). */
+type SetHTML = { setHTML(html: string, options: { sanitizer: object }): void };
+
+interface NativeSanitizer {
+  new (config: { elements: string[]; attributes: string[]; comments: boolean; dataAttributes: boolean }): object;
+}
 
 /**
- * `scheme` passes and the URL is absolute: it means the same whatever page it is on. `http:/admin`, `http:x`
- * or a bare `http:` pass the scheme test yet resolve against the host page (a same-origin link, or a
- * credentialed image request to the host site); they parse differently against two bases and are dropped.
+ * The browser's own sanitizer (HTML Sanitizer API), when it ships: `setHTML` on an element of an inert document
+ * (nothing loads while it is parsed), the same allowlist as DOMPurify's, then the same URL rules. An element
+ * outside the allowlist goes with its content (DOMPurify keeps the text); marked, with raw HTML off, writes none.
  */
-function absolute(url: string, scheme: RegExp): boolean {
-  if (!scheme.test(url.trim())) return false;
+function nativeSanitizer(): Sanitize | undefined {
+  const Sanitizer = (globalThis as { Sanitizer?: NativeSanitizer }).Sanitizer;
+  if (typeof Sanitizer !== 'function' || typeof (Element.prototype as Partial<SetHTML>).setHTML !== 'function') return undefined;
+  let sanitizers: object[];
   try {
-    return new URL(url, 'http://a.invalid/').href === new URL(url, 'https://b.invalid/').href;
+    sanitizers = [false, true].map(
+      (images) =>
+        new Sanitizer({
+          elements: images ? [...TAGS, ...IMAGE_TAGS] : TAGS,
+          attributes: images ? [...ATTRS, ...IMAGE_ATTRS] : ATTRS,
+          comments: false,
+          dataAttributes: false,
+        }),
+    );
   } catch {
-    return false;
+    return undefined; // an older shape of the API: DOMPurify then
   }
-}
-
-const purifier = DOMPurify(window);
-purifier.addHook('afterSanitizeAttributes', (node) => {
-  if (node.nodeName === 'A') {
-    const href = node.getAttribute('href');
-    if (href !== null && !absolute(href, SAFE_URL)) node.removeAttribute('href');
-    if (node.hasAttribute('href')) {
-      node.setAttribute('target', '_blank');
-      node.setAttribute('rel', 'noopener noreferrer');
-    }
-  } else if (node.nodeName === 'IMG') {
-    const src = node.getAttribute('src');
-    if (src !== null && !absolute(src, HTTP_URL)) node.removeAttribute('src');
-    node.setAttribute('loading', 'lazy');
-    node.setAttribute('referrerpolicy', 'no-referrer');
+  const box = document.implementation.createHTMLDocument('').createElement('div') as HTMLDivElement & SetHTML;
+  // A browser with an earlier shape of the API would ignore this config and apply its own defaults: the config
+  // must be seen to work (off-list element and attributes gone, `img` only with images) before it is trusted.
+  const probe = (images: boolean) => {
+    box.setHTML('<b>b</b><p style="x" onclick="x" data-x="x">p</p><img src="https://a.invalid/i.png">', {
+      sanitizer: sanitizers[+images]!,
+    });
+    return box.innerHTML;
+  };
+  try {
+    if (probe(false) !== '<p>p</p>' || probe(true) !== '<p>p</p><img src="https://a.invalid/i.png">') return undefined;
+  } catch {
+    return undefined;
   }
-});
-
-function purifyConfig(allowImages: boolean) {
-  return {
-    ALLOWED_TAGS: allowImages ? [...TAGS, 'img'] : TAGS,
-    ALLOWED_ATTR: allowImages ? [...ATTRS, 'src', 'alt'] : ATTRS,
-    // Non-URL attributes must not be checked against the URL pattern below.
-    ADD_URI_SAFE_ATTR: ['part', 'align', 'start'],
-    ALLOWED_URI_REGEXP: SAFE_URL,
-    FORBID_TAGS,
-    FORBID_ATTR: ['style'],
-    ALLOW_DATA_ATTR: false,
-    ALLOW_ARIA_ATTR: false,
+  return (html, allowImages) => {
+    box.setHTML(html, { sanitizer: sanitizers[+allowImages]! });
+    for (const el of box.querySelectorAll('a, img')) secure(el);
+    return box.innerHTML;
   };
 }
+
+let sanitize: Sanitize | undefined = nativeSanitizer();
+/** Which sanitizer renders replies in this browser (tests and the bench say which path they measured). */
+export const sanitizer: 'native' | 'dompurify' = sanitize ? 'native' : 'dompurify';
+/** Resolves when rendering is possible: at once with the native sanitizer, once DOMPurify's chunk is loaded
+ * otherwise (rejects if it cannot be). Await it before the first render. */
+export const ready: Promise<void> = sanitize
+  ? Promise.resolve()
+  : import('./purify.ts').then((m) => void (sanitize = m.createPurify({ ATTRS, IMAGE_ATTRS, IMAGE_TAGS, SAFE_URL, TAGS, secure })));
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
@@ -121,16 +125,16 @@ function createMarked(allowImages: boolean): Marked {
 
 type Links = TokensList['links'];
 
-/** marked + DOMPurify for one image policy. */
+/** marked + the sanitizer for one image policy. */
 class Pipeline {
   readonly #md: Marked;
-  readonly #config: ReturnType<typeof purifyConfig>;
+  readonly #allowImages: boolean;
   /** Characters lexed since creation: a cost probe for tests and the bench. */
   lexedChars = 0;
 
   constructor(allowImages: boolean) {
     this.#md = createMarked(allowImages);
-    this.#config = purifyConfig(allowImages);
+    this.#allowImages = allowImages;
   }
 
   /** Lexes with reference definitions known from earlier text pre-filled, as if they were part of `src`. */
@@ -142,7 +146,9 @@ class Pipeline {
   }
 
   html(tokens: Token[]): string {
-    return purifier.sanitize(this.#md.parser(tokens), this.#config);
+    // Before `ready` (a caller that did not wait for DOMPurify): the text, escaped, never unsanitized HTML.
+    if (!sanitize) return `<p>${escapeHtml(tokens.map((t) => t.raw).join(''))}</p>`;
+    return sanitize(this.#md.parser(tokens), this.#allowImages);
   }
 
   /** Adds the definitions found in `tokens` to `links` (the first definition of a label wins). */

@@ -1,5 +1,5 @@
 import { expect } from '@open-wc/testing';
-import { MarkdownStream, renderMarkdown } from '../../src/markdown/render.ts';
+import { MarkdownStream, renderMarkdown, sanitizer } from '../../src/markdown/render.ts';
 
 declare global {
   interface Window {
@@ -83,6 +83,11 @@ const XSS_VECTORS: Record<string, string> = {
 };
 
 describe('markdown rendering', () => {
+  it("sanitizes with the browser's own HTML sanitizer where it ships, DOMPurify elsewhere", () => {
+    const native = typeof (window as { Sanitizer?: unknown }).Sanitizer === 'function' && 'setHTML' in Element.prototype;
+    expect(sanitizer).to.equal(native ? 'native' : 'dompurify');
+  });
+
   describe('sanitizing untrusted replies', () => {
     for (const [name, src] of Object.entries(XSS_VECTORS)) {
       it(`neutralises ${name}`, async () => {

@@ -16,7 +16,7 @@ export const PAGE_SIZE = 25;
 
 let markdown: Promise<Markdown | null> | undefined;
 /** The widget's renderer, once per page; a failed load leaves transcripts as plain text. */
-const loadMarkdown = () => (markdown ??= import('../../markdown/render.ts').catch(() => null));
+const loadMarkdown = () => (markdown ??= import('../../markdown/render.ts').then(async (m) => (await m.ready, m)).catch(() => null));
 
 /** Only absolute http(s) URLs become links (a `javascript:` URL in stored data stays text). */
 export function safeUrl(url: unknown): string | null {
@@ -283,7 +283,7 @@ export class Inbox {
     const user = m.role === 'user';
     const fb = feedbackOf(m.feedback);
     const nf = new Intl.NumberFormat(this.ctx.uiLang, { maximumFractionDigits: 1 });
-    // The one place the console renders HTML: DOMPurify output of the widget's markdown module, never raw text.
+    // The one place the console renders HTML: sanitized output of the widget's markdown module, never raw text.
     const body =
       !user && this.#md
         ? html`<div class="markdown" part="markdown" dir="auto">${unsafeHTML(this.#md.renderMarkdown(m.content))}</div>`
