@@ -866,6 +866,27 @@ describe('Stop and shutdown', () => {
     assert.deepEqual(upstream.calls[1]?.req.messages.filter((m) => m.role !== 'system').map((m) => [m.role, m.content]), [['user', 'hi'], ['user', 'again']]);
   });
 
+  it('lets a session go on after the instance streaming its reply died (the in-flight row expires)', async () => {
+    const { apiKey, agentId } = await newAgent();
+    const { app } = makeApp();
+    const sessionId = session();
+    // An instance began a turn, then crashed: no end_turn ever comes.
+    const begun = await realStore.beginTurn({
+      apiKey, origin: null, clientIp: null, sessionId, visitorId: null, metadata: {}, content: 'lost',
+      historyLimit: 10, historyChars: 10_000, userRef: null, replyLimitMs: 60_000,
+    });
+    assert.ok(begun.ok);
+    await assertJsonError(await chat(app, apiKey, { session_id: sessionId, message: 'anyone?' }), 409, 'reply_in_progress');
+    const pending = (await (await app.request(`/v1/sessions/${sessionId}/messages`, { headers: { 'X-Api-Key': apiKey } })).json()) as { pending: boolean };
+    assert.equal(pending.pending, true);
+    await db.query(`update public.inflight_replies set expires_at = now() - interval '1 second' where conversation_id = $1`, [begun.conversationId]);
+    const after = (await (await app.request(`/v1/sessions/${sessionId}/messages`, { headers: { 'X-Api-Key': apiKey } })).json()) as { pending: boolean };
+    assert.equal(after.pending, false, 'an expired row is not a reply on its way');
+    const events = await sseEvents(await chat(app, apiKey, { session_id: sessionId, message: 'anyone?' }));
+    assert.equal(events.at(-1)?.event, 'done');
+    assert.deepEqual((await messagesOf(agentId, sessionId)).map((m) => m.content), ['lost', 'anyone?', 'Hello there']);
+  });
+
   it('does not wait for an upstream that ignores the Stop', async () => {
     const { apiKey, agentId } = await newAgent();
     const upstream = scripted(async function* () {
