@@ -13,12 +13,14 @@ import { loadConfig, type Config } from '../../src/server/config.ts';
 import type { Db } from '../../src/server/db/db.ts';
 import { ApiError } from '../../src/server/errors.ts';
 import { memoryLogger } from '../../src/server/log.ts';
+import { runMaintenance } from '../../src/server/data/maintenance.ts';
 import { SqlStore } from '../../src/server/store/sql-store.ts';
 import type { Store } from '../../src/server/store/store.ts';
 import { createMistralUpstream } from '../../src/server/upstream/mistral.ts';
 import type { Upstream, UpstreamOptions, UpstreamRequest, UpstreamResult } from '../../src/server/upstream/upstream.ts';
 import { startMistralStandIn, type MistralStandIn } from '../helpers/mistral-stand-in.ts';
 import { migratedPglite, seedAgent } from '../helpers/pglite.ts';
+import { newIdentitySecret, userToken } from '../helpers/user-token.ts';
 
 // ---------------------------------------------------------------------------------------------------------
 // Fixtures
@@ -62,7 +64,13 @@ function wrapStore(store: Store, over: Partial<Omit<Store, 'kind'>>): Store {
     agentByKey: over.agentByKey ?? ((k) => store.agentByKey(k)),
     beginTurn: over.beginTurn ?? ((i) => store.beginTurn(i)),
     endTurn: over.endTurn ?? ((i) => store.endTurn(i)),
+    abandonTurn: over.abandonTurn ?? ((c, m) => store.abandonTurn(c, m)),
     history: over.history ?? ((a, s, l) => store.history(a, s, l)),
+    visitorHistory: over.visitorHistory ?? ((a, s, l, u) => store.visitorHistory(a, s, l, u)),
+    requestStop: over.requestStop ?? ((a, s, u) => store.requestStop(a, s, u)),
+    stopRequests: over.stopRequests ?? ((ids) => store.stopRequests(ids)),
+    userConversations: over.userConversations ?? ((a, u, l) => store.userConversations(a, u, l)),
+    setFeedback: over.setFeedback ?? ((i) => store.setFeedback(i)),
     ping: over.ping ?? (() => store.ping()),
     close: () => store.close(),
   };
@@ -713,21 +721,24 @@ describe('POST /v1/chat when the upstream fails (Mistral stand-in)', () => {
     assert.deepEqual((await messagesOf(agentId, sessionId)).map((m) => [m.role, m.content]), [['user', 'hi'], ['assistant', 'abcdefgh']]);
   });
 
-  it('aborts the Mistral call when the visitor leaves, and stores what was relayed', async () => {
+  it('keeps reading Mistral when the visitor leaves, and stores the whole reply with its real finish', async () => {
     const { apiKey, agentId } = await newAgent();
     const { app, settled, streams } = mistralApp();
     const sessionId = session();
-    standIn.script({ type: 'stall', afterChunks: 2, text: 'partial reply that never ends', chunkSize: 8 });
+    const full = 'a whole reply that goes on after the visitor left';
+    standIn.script({ type: 'reply', text: full, chunkSize: 8, chunkDelayMs: 30 });
     const visitor = new AbortController();
     const res = await chat(app, apiKey, { session_id: sessionId, message: 'hi' }, { signal: visitor.signal });
     const sse = sseReader(res);
     assert.equal((await sse.next())?.event, 'start');
-    assert.deepEqual((await sse.next())?.data, { text: 'partial ' });
+    assert.equal((await sse.next())?.event, 'delta');
     visitor.abort();
-    assert.equal(await standIn.requests.at(-1)?.outcome, 'client-closed');
+    assert.equal(await standIn.requests.at(-1)?.outcome, 'finished', 'the call to Mistral ran to its end');
     await settled();
     assert.equal(streams.active, 0);
-    assert.deepEqual((await messagesOf(agentId, sessionId)).map((m) => [m.role, m.content]), [['user', 'hi'], ['assistant', 'partial ']]);
+    const stored = await messagesOf(agentId, sessionId);
+    assert.deepEqual(stored.map((m) => [m.role, m.content]), [['user', 'hi'], ['assistant', full]]);
+    assert.ok((stored[1]?.tokens_used ?? 0) > 0, 'billed tokens are stored as for any finished reply');
   });
 });
 
@@ -740,42 +751,146 @@ describe('Stop and shutdown', () => {
       throw new DOMException('aborted', 'AbortError');
     });
 
-  it('stores the partial reply when the visitor presses Stop', async () => {
+  const stopCall = (app: ReturnType<typeof makeApp>['app'], apiKey: string, sessionId: string) =>
+    app.request(`/v1/sessions/${sessionId}/stop`, { method: 'POST', headers: { 'X-Api-Key': apiKey } });
+
+  it('finishes and stores the whole reply when the visitor leaves mid-reply', async () => {
+    const { apiKey, agentId } = await newAgent();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const upstream = scripted(async function* () {
+      yield 'First half, ';
+      await gate;
+      yield 'second half.';
+      return usage(4, 6);
+    });
+    const { app, settled, streams } = makeApp({ upstream });
+    const sessionId = session();
+    const visitor = new AbortController();
+    const sse = sseReader(await chat(app, apiKey, { session_id: sessionId, message: 'tell me' }, { signal: visitor.signal }));
+    assert.equal((await sse.next())?.event, 'start');
+    assert.equal((await sse.next())?.event, 'delta');
+    visitor.abort();
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(upstream.calls[0]?.signal.aborted, false, 'the upstream call goes on');
+    assert.equal(streams.active, 1);
+    const during = (await (await app.request(`/v1/sessions/${sessionId}/messages`, { headers: { 'X-Api-Key': apiKey } })).json()) as {
+      pending: boolean;
+    };
+    assert.equal(during.pending, true, 'the history says a reply is on its way');
+    release();
+    await settled();
+    assert.equal(streams.active, 0);
+    const stored = await messagesOf(agentId, sessionId);
+    assert.deepEqual(stored.map((m) => [m.role, m.content, m.tokens_used]), [['user', 'tell me', 4], ['assistant', 'First half, second half.', 6]]);
+    const after = (await (await app.request(`/v1/sessions/${sessionId}/messages`, { headers: { 'X-Api-Key': apiKey } })).json()) as {
+      pending: boolean;
+    };
+    assert.equal(after.pending, false);
+  });
+
+  it('ends the reply on POST /stop within a second, storing exactly the text relayed, marked stopped', async () => {
     const { apiKey, agentId } = await newAgent();
     const upstream = hanging('Partial answ');
     const { app, settled, streams } = makeApp({ upstream });
     const sessionId = session();
-    const stop = new AbortController();
-    const res = await chat(app, apiKey, { session_id: sessionId, message: 'tell me' }, { signal: stop.signal });
-    const sse = sseReader(res);
+    const sse = sseReader(await chat(app, apiKey, { session_id: sessionId, message: 'tell me' }));
     assert.equal((await sse.next())?.event, 'start');
     assert.equal((await sse.next())?.event, 'delta');
     assert.equal(streams.active, 1);
-    stop.abort();
+    const t0 = performance.now();
+    assert.equal((await stopCall(app, apiKey, sessionId)).status, 204);
+    const rest = await sse.rest();
+    const elapsed = performance.now() - t0;
+    assert.ok(elapsed < 1_000, `ended ${Math.round(elapsed)} ms after Stop`);
+    assert.deepEqual(rest.map((e) => e.event), ['done']);
+    assert.equal(rest[0]?.data.finish_reason, 'aborted');
+    assert.equal(rest[0]?.data.stopped, true);
     await settled();
     assert.equal(upstream.calls[0]?.signal.aborted, true, 'the upstream call was aborted');
-    assert.equal(streams.active, 0);
     const stored = await messagesOf(agentId, sessionId);
     assert.deepEqual(stored.map((m) => [m.role, m.content]), [['user', 'tell me'], ['assistant', 'Partial answ']]);
+    assert.equal(rest[0]?.data.message_id, stored[1]?.id);
+    const history = (await (await app.request(`/v1/sessions/${sessionId}/messages`, { headers: { 'X-Api-Key': apiKey } })).json()) as {
+      messages: { content: string; stopped?: boolean }[];
+      pending: boolean;
+    };
+    assert.deepEqual(history.messages.map((m) => [m.content, m.stopped]), [['tell me', undefined], ['Partial answ', true]]);
+    assert.equal(history.pending, false);
   });
 
-  it('stores no reply when the visitor leaves before any text', async () => {
-    const { apiKey, agentId } = await newAgent();
+  it('answers Stop 204 when nothing is streaming, and refuses a second turn while a reply is in flight', async () => {
+    const { apiKey } = await newAgent();
+    let calls = 0;
     const upstream = scripted(async function* (_req, opts) {
+      if (calls++ > 0) return usage(1, 1);
+      yield 'Still going';
       await aborted(opts.signal);
-      return usage(0, 0);
+      throw new DOMException('aborted', 'AbortError');
     });
     const { app, settled } = makeApp({ upstream });
     const sessionId = session();
-    const stop = new AbortController();
-    const sse = sseReader(await chat(app, apiKey, { session_id: sessionId, message: 'hi' }, { signal: stop.signal }));
-    assert.equal((await sse.next())?.event, 'start');
-    stop.abort();
+    assert.equal((await stopCall(app, apiKey, sessionId)).status, 204, 'unknown session: nothing to stop');
+    const sse = sseReader(await chat(app, apiKey, { session_id: sessionId, message: 'first' }));
+    await sse.next();
+    await sse.next();
+    await assertJsonError(await chat(app, apiKey, { session_id: sessionId, message: 'second' }), 409, 'reply_in_progress');
+    assert.equal((await stopCall(app, apiKey, sessionId)).status, 204);
+    await sse.rest();
     await settled();
-    assert.deepEqual((await messagesOf(agentId, sessionId)).map((m) => m.role), ['user']);
+    assert.equal((await stopCall(app, apiKey, sessionId)).status, 204, 'idempotent');
+    const next = await sseEvents(await chat(app, apiKey, { session_id: sessionId, message: 'second' }));
+    assert.equal(next[0]?.event, 'start', 'once the reply has ended, the session takes a new turn');
   });
 
-  it('does not wait for an upstream that ignores the abort', async () => {
+  it('stores an empty stopped reply when Stop comes before any text, and never sends it to the model', async () => {
+    const { apiKey, agentId } = await newAgent();
+    let calls = 0;
+    const upstream = scripted(async function* (_req, opts) {
+      if (calls++ === 0) {
+        await aborted(opts.signal);
+        throw new DOMException('aborted', 'AbortError');
+      }
+      yield 'ok';
+      return usage(1, 1);
+    });
+    const { app, settled } = makeApp({ upstream });
+    const sessionId = session();
+    const sse = sseReader(await chat(app, apiKey, { session_id: sessionId, message: 'hi' }));
+    assert.equal((await sse.next())?.event, 'start');
+    assert.equal((await stopCall(app, apiKey, sessionId)).status, 204);
+    const rest = await sse.rest();
+    assert.deepEqual(rest.map((e) => [e.event, e.data.stopped]), [['done', true]]);
+    await settled();
+    assert.deepEqual((await messagesOf(agentId, sessionId)).map((m) => [m.role, m.content]), [['user', 'hi'], ['assistant', '']]);
+    await sseEvents(await chat(app, apiKey, { session_id: sessionId, message: 'again' }));
+    assert.deepEqual(upstream.calls[1]?.req.messages.filter((m) => m.role !== 'system').map((m) => [m.role, m.content]), [['user', 'hi'], ['user', 'again']]);
+  });
+
+  it('lets a session go on after the instance streaming its reply died (the in-flight row expires)', async () => {
+    const { apiKey, agentId } = await newAgent();
+    const { app } = makeApp();
+    const sessionId = session();
+    // An instance began a turn, then crashed: no end_turn ever comes.
+    const begun = await realStore.beginTurn({
+      apiKey, origin: null, clientIp: null, sessionId, visitorId: null, metadata: {}, content: 'lost',
+      historyLimit: 10, historyChars: 10_000, userRef: null, replyLimitMs: 60_000,
+    });
+    assert.ok(begun.ok);
+    await assertJsonError(await chat(app, apiKey, { session_id: sessionId, message: 'anyone?' }), 409, 'reply_in_progress');
+    const pending = (await (await app.request(`/v1/sessions/${sessionId}/messages`, { headers: { 'X-Api-Key': apiKey } })).json()) as { pending: boolean };
+    assert.equal(pending.pending, true);
+    await db.query(`update public.inflight_replies set expires_at = now() - interval '1 second' where conversation_id = $1`, [begun.conversationId]);
+    const after = (await (await app.request(`/v1/sessions/${sessionId}/messages`, { headers: { 'X-Api-Key': apiKey } })).json()) as { pending: boolean };
+    assert.equal(after.pending, false, 'an expired row is not a reply on its way');
+    const swept = await runMaintenance(db, 100);
+    assert.equal(swept.removed.inflight_replies, 1, 'the maintenance removes what the dead instance left');
+    const events = await sseEvents(await chat(app, apiKey, { session_id: sessionId, message: 'anyone?' }));
+    assert.equal(events.at(-1)?.event, 'done');
+    assert.deepEqual((await messagesOf(agentId, sessionId)).map((m) => m.content), ['lost', 'anyone?', 'Hello there']);
+  });
+
+  it('does not wait for an upstream that ignores the Stop', async () => {
     const { apiKey, agentId } = await newAgent();
     const upstream = scripted(async function* () {
       yield 'stuck';
@@ -784,11 +899,11 @@ describe('Stop and shutdown', () => {
     });
     const { app, settled } = makeApp({ upstream });
     const sessionId = session();
-    const stop = new AbortController();
-    const sse = sseReader(await chat(app, apiKey, { session_id: sessionId, message: 'hi' }, { signal: stop.signal }));
+    const sse = sseReader(await chat(app, apiKey, { session_id: sessionId, message: 'hi' }));
     await sse.next();
     await sse.next();
-    stop.abort();
+    assert.equal((await stopCall(app, apiKey, sessionId)).status, 204);
+    await sse.rest();
     await settled();
     assert.deepEqual((await messagesOf(agentId, sessionId)).map((m) => m.content), ['hi', 'stuck']);
   });
@@ -839,6 +954,66 @@ describe('Stop and shutdown', () => {
   });
 });
 
+describe('feedback and visitor identity', () => {
+  const feedback = (app: ReturnType<typeof makeApp>['app'], apiKey: string, messageId: string, body: unknown) =>
+    app.request(`/v1/messages/${messageId}/feedback`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-Api-Key': apiKey },
+      body: JSON.stringify(body),
+    });
+  const counts = async (agentId: string) => {
+    const { rows } = await db.query<{ up: number; down: number }>(
+      'select positive_feedback::int as up, negative_feedback::int as down from public.agent_statistics where agent_id = $1',
+      [agentId],
+    );
+    return rows[0];
+  };
+
+  it('counts the last rating of each reply in agent_statistics, and forgets a cleared one', async () => {
+    const { apiKey, agentId } = await newAgent();
+    const { app } = makeApp();
+    const sessionId = session();
+    const replies: string[] = [];
+    for (const m of ['one', 'two', 'three']) {
+      const events = await sseEvents(await chat(app, apiKey, { session_id: sessionId, message: m }));
+      replies.push(String(events.at(-1)?.data.message_id));
+    }
+    const rate = async (i: number, rating: string | null) => assert.equal((await feedback(app, apiKey, replies[i]!, { session_id: sessionId, rating })).status, 204);
+    await rate(0, 'up');
+    await rate(1, 'up');
+    await rate(2, 'down');
+    assert.deepEqual(await counts(agentId), { up: 2, down: 1 });
+    await rate(1, 'down'); // the last rating counts
+    assert.deepEqual(await counts(agentId), { up: 1, down: 2 });
+    await rate(0, null);
+    await rate(0, null); // clearing twice is fine
+    assert.deepEqual(await counts(agentId), { up: 0, down: 2 });
+    const { rows } = await db.query<{ rating: string; comment: string | null }>(
+      'select rating, comment from public.message_feedback where message_id = $1',
+      [replies[2]],
+    );
+    assert.deepEqual(rows, [{ rating: 'down', comment: null }]);
+  });
+
+  it('refuses a visitor token when the agent has no identity secret, and a turn without one when identity is required', async () => {
+    const { apiKey, agentId } = await newAgent();
+    const { app } = makeApp();
+    const token = userToken(newIdentitySecret(), 'user_1');
+    await assertJsonError(await chat(app, apiKey, { session_id: session(), message: 'hi' }, { headers: { 'X-User-Token': token } }), 401, 'invalid_user_token');
+    const secret = newIdentitySecret();
+    await db.query('update public.agents set identity_secret = $2, identity_required = true where id = $1', [agentId, secret]);
+    const { app: fresh } = makeApp(); // a new agent cache: the change is seen at once
+    const sessionId = session();
+    await assertJsonError(await chat(fresh, apiKey, { session_id: sessionId, message: 'hi' }), 401, 'identity_required');
+    await assertJsonError(await fresh.request(`/v1/sessions/${sessionId}/messages`, { headers: { 'X-Api-Key': apiKey } }), 401, 'identity_required');
+    const ok = await chat(fresh, apiKey, { session_id: sessionId, message: 'hi' }, { headers: { 'X-User-Token': userToken(secret, 'user_1') } });
+    assert.equal(ok.status, 200);
+    await sseEvents(ok);
+    const { rows } = await db.query<{ user_ref: string }>('select user_ref from public.conversations where agent_id = $1 and session_id = $2', [agentId, sessionId]);
+    assert.deepEqual(rows, [{ user_ref: 'user_1' }]);
+  });
+});
+
 describe('GET /v1/sessions/:session_id/messages', () => {
   it('lists this session oldest first, only for this agent, bounded by limit', async () => {
     const { apiKey, agentId } = await newAgent();
@@ -861,7 +1036,7 @@ describe('GET /v1/sessions/:session_id/messages', () => {
     assert.deepEqual(last2, ['three', 'ok']);
 
     const unknown = await app.request(`/v1/sessions/${session()}/messages`, { headers: { 'X-Api-Key': apiKey } });
-    assert.deepEqual(await unknown.json(), { messages: [] });
+    assert.deepEqual(await unknown.json(), { messages: [], pending: false });
   });
 
   it('answers 400 naming limit or session_id when they are invalid', async () => {
@@ -923,7 +1098,7 @@ describe('routes, health and errors', () => {
 });
 
 describe('agent cache', () => {
-  const agent = (id: string) => ({ id, name: id, role: 'assistant', is_active: true, allowed_origins: null });
+  const agent = (id: string) => ({ id, name: id, role: 'assistant', is_active: true, allowed_origins: null, identity_secret: null, identity_required: false });
 
   it('serves a key from memory until its entry expires', async () => {
     let now = 0;

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { EventSourceParserStream } from 'eventsource-parser/stream';
 import type { Db } from '../../src/server/db/db.ts';
 import { migrate } from '../../src/server/db/migrate.ts';
 import { openPostgres } from '../../src/server/db/postgres.ts';
@@ -18,6 +19,7 @@ import { startRpcDouble } from '../helpers/rpc-double.ts';
 import { denoSkip } from '../helpers/deno.ts';
 import { createTestDatabase, pgSkip } from '../helpers/pg.ts';
 import { seedAgent } from '../helpers/pglite.ts';
+import { newIdentitySecret } from '../helpers/user-token.ts';
 import { protocolSuite, readSse, type ProtocolTarget } from './protocol.suite.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -96,6 +98,8 @@ async function waitForHealthy(url: string, timeoutMs = 30_000): Promise<void> {
 async function prepare() {
   const database = await createTestDatabase();
   const db: Db = openPostgres(database.url, { max: 2 });
+  const identitySecret = newIdentitySecret();
+  const otherIdentitySecret = newIdentitySecret();
   let agent;
   let groundedAgent;
   try {
@@ -103,6 +107,8 @@ async function prepare() {
     agent = await seedAgent(db, { name: 'Protocol agent', role: 'support' });
     groundedAgent = await seedAgent(db, { name: 'Grounded agent', instructions: 'LOCAL INSTRUCTIONS NEVER SENT' });
     await db.query(`update public.agents set mistral_agent_id = 'ag_protocol_docs' where id = $1`, [groundedAgent.agentId]);
+    await db.query('update public.agents set identity_secret = $2 where id = $1', [agent.agentId, identitySecret]);
+    await db.query('update public.agents set identity_secret = $2 where id = $1', [groundedAgent.agentId, otherIdentitySecret]);
   } finally {
     await db.close();
   }
@@ -123,7 +129,7 @@ async function prepare() {
     await standIn.close();
     await database.drop();
   };
-  return { apiKey: agent.apiKey, groundedApiKey: groundedAgent.apiKey, standIn, env, databaseUrl: database.url, cleanup };
+  return { apiKey: agent.apiKey, groundedApiKey: groundedAgent.apiKey, identitySecret, otherIdentitySecret, standIn, env, databaseUrl: database.url, cleanup };
 }
 
 protocolSuite(
@@ -139,7 +145,7 @@ protocolSuite(
     }
     const baseUrl = `http://127.0.0.1:${started.port}`;
     await waitForHealthy(`${baseUrl}/healthz`);
-    return { baseUrl, apiKey: p.apiKey, groundedApiKey: p.groundedApiKey, standIn: p.standIn, close: () => p.cleanup(started.child) };
+    return { baseUrl, apiKey: p.apiKey, groundedApiKey: p.groundedApiKey, identitySecret: p.identitySecret, otherIdentitySecret: p.otherIdentitySecret, standIn: p.standIn, close: () => p.cleanup(started.child) };
   },
   { skip },
 );
@@ -166,7 +172,7 @@ protocolSuite(
     await waitForHealthy(`${baseUrl}/healthz`);
     const coldStartMs = Math.round(performance.now() - t0);
     console.log(`Deno Edge Function cold start: ${coldStartMs} ms (process spawn → first 200 from /healthz)`);
-    return { baseUrl, apiKey: p.apiKey, groundedApiKey: p.groundedApiKey, standIn: p.standIn, close: () => p.cleanup(started.child) };
+    return { baseUrl, apiKey: p.apiKey, groundedApiKey: p.groundedApiKey, identitySecret: p.identitySecret, otherIdentitySecret: p.otherIdentitySecret, standIn: p.standIn, close: () => p.cleanup(started.child) };
   },
   { skip: skipDeno },
 );
@@ -207,7 +213,7 @@ protocolSuite(
     const baseUrl = `http://127.0.0.1:${started.port}/mistral-agent-chat`;
     await waitForHealthy(`${baseUrl}/healthz`);
     assert.match(started.output(), /storage: supabase-js/);
-    return { baseUrl, apiKey: p.apiKey, groundedApiKey: p.groundedApiKey, standIn: p.standIn, close: () => release(started.child) };
+    return { baseUrl, apiKey: p.apiKey, groundedApiKey: p.groundedApiKey, identitySecret: p.identitySecret, otherIdentitySecret: p.otherIdentitySecret, standIn: p.standIn, close: () => release(started.child) };
   },
   { skip: skipDeno },
 );
@@ -331,5 +337,42 @@ describe('Two Node proxy instances on one database (stateless scale-out)', { ski
       messages.map((m) => m.content),
       ['Question to A', 'Answer from A', 'Question to B', 'Answer from B'],
     );
+  });
+
+  it('ends a reply streamed by instance A within a second of a Stop sent to instance B, storing exactly what A relayed', async () => {
+    const sid = 'sess_scale_out_stop';
+    const full = 'This reply is long and slow, and it will be stopped from the other instance before it ends.';
+    p.standIn.script({ type: 'reply', text: full, chunkSize: 3, chunkDelayMs: 100 });
+    const res = await fetch(`http://127.0.0.1:${servers[0]!.port}/v1/chat`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-Api-Key': p.apiKey },
+      body: JSON.stringify({ session_id: sid, message: 'Talk slowly' }),
+    });
+    assert.equal(res.status, 200);
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream()).getReader();
+    const events: { event: string; data: Record<string, unknown> }[] = [];
+    const next = async () => {
+      const { done, value } = await reader.read();
+      if (!done) events.push({ event: value.event ?? 'message', data: JSON.parse(value.data) as Record<string, unknown> });
+      return !done;
+    };
+    while (events.filter((e) => e.event === 'delta').length < 3) assert.ok(await next(), 'the stream goes on');
+    // B knows nothing of A's stream but the database.
+    const pending = await fetch(`http://127.0.0.1:${servers[1]!.port}/v1/sessions/${sid}/messages`, { headers: { 'X-Api-Key': p.apiKey } });
+    assert.equal(((await pending.json()) as { pending: boolean }).pending, true, 'B sees the reply A is producing');
+    const t0 = performance.now();
+    const stop = await fetch(`http://127.0.0.1:${servers[1]!.port}/v1/sessions/${sid}/stop`, { method: 'POST', headers: { 'X-Api-Key': p.apiKey } });
+    assert.equal(stop.status, 204);
+    while (await next());
+    const elapsed = performance.now() - t0;
+    console.log(`Stop through instance B ended instance A's stream after ${Math.round(elapsed)} ms`);
+    assert.ok(elapsed < 1_000, `A ended the reply ${Math.round(elapsed)} ms after the Stop sent to B`);
+    const done = events.at(-1)!;
+    assert.deepEqual([done.event, done.data.finish_reason, done.data.stopped], ['done', 'aborted', true]);
+    const shown = events.filter((e) => e.event === 'delta').map((e) => e.data.text).join('');
+    assert.ok(shown.length > 0 && shown.length < full.length);
+    const history = await fetch(`http://127.0.0.1:${servers[1]!.port}/v1/sessions/${sid}/messages`, { headers: { 'X-Api-Key': p.apiKey } });
+    const { messages } = (await history.json()) as { messages: { role: string; content: string; stopped?: boolean }[] };
+    assert.deepEqual(messages.map((m) => [m.role, m.content, m.stopped]), [['user', 'Talk slowly', undefined], ['assistant', shown, true]]);
   });
 });
