@@ -227,6 +227,67 @@ describe('owner accounts on embedded PGlite (DATA_DIR)', () => {
   });
 });
 
+/** `serve` until its output matches `ready`, then SIGTERM; everything it printed. */
+function serveUntil(target: Target, extra: Record<string, string>, args: string[], ready: RegExp): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, 'serve', ...args], { env: { ...cleanEnv(target), PORT: '0', ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`serve never printed ${ready}:\n${out}`));
+    }, TIMEOUT);
+    let signalled = false;
+    const check = () => {
+      if (!signalled && ready.test(out)) {
+        signalled = true;
+        child.kill('SIGTERM');
+      }
+    };
+    child.stdout.setEncoding('utf8').on('data', (c: string) => ((out += c), check()));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => ((out += c), check()));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? 1, stdout: out, stderr: '' });
+    });
+  });
+}
+
+describe('what serve tells a newcomer about the owner console', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'mac-cli-owner-serve-'));
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  it('demo mode: the first start gives demo@localhost a password, printed once; later starts do not', { timeout: TIMEOUT * 2 }, async () => {
+    const target: Target = { DATA_DIR: join(dir, 'demo') };
+    await prepare(target);
+    const first = await serveUntil(target, { LOG_FORMAT: 'text' }, [], /Paste this into any page/);
+    const url = /console +(http:\/\/localhost:\d+\/console)/.exec(first.stdout)?.[1];
+    assert.ok(url, first.stdout);
+    const password = /sign in as +demo@localhost +password (\S+)/.exec(first.stdout)?.[1];
+    assert.ok(password, first.stdout);
+    assert.equal(first.stdout.split(password).length - 1, 1, 'printed once');
+    assert.match(first.stdout, /shown only now; change it with: npx mistral-agent-chat owner reset-password --email demo@localhost/);
+    assert.equal(await bcrypt.compare(password, (await hashOf(target, 'demo@localhost'))!), true);
+
+    const second = await serveUntil(target, { LOG_FORMAT: 'text' }, [], /Paste this into any page/);
+    assert.match(second.stdout, /console +http:\/\/localhost:\d+\/console\n/);
+    assert.doesNotMatch(second.stdout, /sign in as|password/);
+    assert.equal(await bcrypt.compare(password, (await hashOf(target, 'demo@localhost'))!), true, 'the password stays');
+  });
+
+  it('production mode: no password is ever made; it says how to create an owner', { timeout: TIMEOUT }, async () => {
+    const target: Target = { DATA_DIR: join(dir, 'prod') };
+    await prepare(target);
+    const run = await serveUntil(target, { LOG_FORMAT: 'text' }, ['--no-demo'], /agent create --name/);
+    assert.match(run.stdout, /console +http:\/\/localhost:\d+\/console +no owner can sign in yet: npx mistral-agent-chat owner create --email you@example\.com \(stop the server first/);
+    assert.doesNotMatch(run.stdout, /sign in as/);
+    const owners = await withDb(target, async (q) => (await q.query('select 1 from auth.users where encrypted_password is not null')).rows.length);
+    assert.equal(owners, 0);
+  });
+});
+
 describe('owner command usage', () => {
   const target: Target = { DATA_DIR: join(tmpdir(), 'mac-never-opened') };
 

@@ -4,6 +4,7 @@
  * owner (`asOwner`).
  */
 import bcrypt from 'bcryptjs';
+import type { Db } from '../db/db.ts';
 import type { Executor } from './agents.ts';
 
 /** The owner of agents made without `--owner` (and of the demo agent). */
@@ -199,4 +200,37 @@ export async function ownerFootprint(q: Executor, rawEmail: string): Promise<Own
 export async function deleteOwner(q: Executor, id: string): Promise<void> {
   const { rows } = await q.query('delete from auth.users where id = $1::uuid returning id', [id]);
   if (!rows[0]) throw new OwnerNotFoundError(id);
+}
+
+/** Whether this database keeps local passwords at all (migration 00008 adds the column where missing). */
+async function hasPasswordColumn(q: Executor): Promise<boolean> {
+  const { rows } = await q.query(
+    "select 1 from information_schema.columns where table_schema = 'auth' and table_name = 'users' and column_name = 'encrypted_password'",
+  );
+  return rows.length > 0;
+}
+
+/** Whether some owner can sign in to the console locally; null when this database keeps no passwords. */
+export async function anyOwnerCanSignIn(q: Executor): Promise<boolean | null> {
+  if (!(await hasPasswordColumn(q))) return null;
+  const { rows } = await q.query("select 1 from auth.users where encrypted_password is not null and encrypted_password <> '' limit 1");
+  return rows.length > 0;
+}
+
+/**
+ * Demo mode only (the caller decides): while no owner has a password, gives the demo owner a generated one so
+ * a newcomer can open /console at once. Resolves to it (to print once), or null when some owner can already
+ * sign in, there is no demo owner, or the database keeps no passwords.
+ */
+export async function giveDemoOwnerPassword(db: Pick<Db, 'transaction'>): Promise<{ email: string; password: string } | null> {
+  return db.transaction(async (tx) => {
+    // Several servers starting on one database: one of them gives the password, the others see it set.
+    await tx.query("select pg_advisory_xact_lock(hashtext('mistral-agent-chat:demo-owner-password'))");
+    if ((await anyOwnerCanSignIn(tx)) !== false) return null;
+    const id = await ownerId(tx, DEFAULT_OWNER);
+    if (!id) return null;
+    const password = generatePassword();
+    await tx.query('update auth.users set encrypted_password = $2 where id = $1::uuid', [id, await hashPassword(password)]);
+    return { email: DEFAULT_OWNER, password };
+  });
 }
