@@ -99,6 +99,10 @@ export type ChatEventName = keyof ChatEventMap;
 export const ERROR_STATUS = {
   invalid_request: 400,
   invalid_api_key: 401,
+  /** Owner API: a missing, forged, `alg: none` or expired access token. */
+  unauthorized: 401,
+  /** Owner API `POST /v1/owner/token`: unknown email or wrong password (one answer for both). */
+  invalid_credentials: 401,
   agent_inactive: 403,
   origin_not_allowed: 403,
   not_found: 404,

@@ -14,10 +14,12 @@ import { AgentCache } from './http/agent-cache.ts';
 import { chatBodyLimit } from './http/body-limit.ts';
 import { chatRoute } from './http/chat-route.ts';
 import type { AppEnv } from './http/env.ts';
+import { ownerRoutes } from './http/owner-routes.ts';
 import { describeError, storeCall } from './http/store-call.ts';
 import { TurnRegistry } from './http/turns.ts';
 import { parseHistoryLimit, parseSessionId } from './http/validate.ts';
 import type { Logger } from './log.ts';
+import type { OwnerApi } from './owner/owner-api.ts';
 import type { Store } from './store/store.ts';
 import type { Upstream } from './upstream/upstream.ts';
 
@@ -33,6 +35,8 @@ export interface AppDeps {
   getClientIp?: (c: Context) => string | null;
   /** Keeps the runtime alive for work that outlives the response (Supabase: EdgeRuntime.waitUntil). */
   waitUntil?: (p: Promise<unknown>) => void;
+  /** The owner API (`/v1/owner/*`, owner/owner-api.ts); absent: those routes answer 404. */
+  owner?: OwnerApi;
 }
 
 export interface ProxyApp {
@@ -85,17 +89,26 @@ export function createApp(deps: AppDeps): ProxyApp {
 
   // Preflights are answered for any origin (the key is not visible in a preflight); actual answers to a
   // browser reflect its origin, except origin_not_allowed (stripped above). Never credentials.
-  root.use(
-    '*',
-    cors({
-      origin: (origin) => origin || null,
-      allowMethods: ['GET', 'POST', 'OPTIONS'],
-      allowHeaders: ['Content-Type', API_KEY_HEADER],
-      exposeHeaders: [REQUEST_ID_HEADER, 'Retry-After'],
-      maxAge: 86_400,
-      credentials: false,
-    }),
-  );
+  const widgetCors = cors({
+    origin: (origin) => origin || null,
+    allowMethods: ['GET', 'POST', 'OPTIONS'],
+    allowHeaders: ['Content-Type', API_KEY_HEADER],
+    exposeHeaders: [REQUEST_ID_HEADER, 'Retry-After'],
+    maxAge: 86_400,
+    credentials: false,
+  });
+  // The owner API: a bearer token (never a cookie), so any origin may call it (the console may be hosted
+  // anywhere); it needs Authorization and the write methods.
+  const ownerCors = cors({
+    origin: (origin) => origin || null,
+    allowMethods: ['GET', 'POST', 'PATCH', 'DELETE', 'OPTIONS'],
+    allowHeaders: ['Content-Type', 'Authorization'],
+    exposeHeaders: [REQUEST_ID_HEADER, 'Retry-After'],
+    maxAge: 86_400,
+    credentials: false,
+  });
+  const ownerPrefix = `${(deps.basePath ?? '').replace(/\/+$/, '')}/v1/owner/`;
+  root.use('*', (c, next) => (c.req.path.startsWith(ownerPrefix) ? ownerCors(c, next) : widgetCors(c, next)));
 
   api.get('/healthz', async (c) => {
     if (turns.closing) return c.json({ ok: false }, 503);
@@ -128,6 +141,10 @@ export function createApp(deps: AppDeps): ProxyApp {
     c.header('Cache-Control', 'no-store');
     return c.json({ messages });
   });
+
+  if (deps.owner) {
+    api.route('/v1/owner', ownerRoutes({ owner: deps.owner, config, log, getClientIp: deps.getClientIp }));
+  }
 
   root.route(deps.basePath || '/', api);
 

@@ -9,6 +9,12 @@ export interface Config {
   supabaseUrl: string | undefined;
   /** Resolved from SUPABASE_SECRET_KEYS.default, then SUPABASE_SECRET_KEY, then SUPABASE_SERVICE_ROLE_KEY. */
   supabaseKey: string | undefined;
+  /** The browser-safe key the owner console's supabase-js Auth uses (SUPABASE_PUBLISHABLE_KEYS.default, then SUPABASE_PUBLISHABLE_KEY, then SUPABASE_ANON_KEY). */
+  supabaseAnonKey: string | undefined;
+  /** SUPABASE_JWT_SECRET: a project's legacy shared JWT secret, for owner tokens still signed with it (HS256). */
+  supabaseJwtSecret: string | undefined;
+  /** OWNER_JWT_SECRET: signs local-auth owner tokens; unset = a secret generated once and kept in the database. */
+  ownerJwtSecret: string | undefined;
   mistralApiKey: string | undefined;
   mistralBaseUrl: string;
   /**
@@ -77,6 +83,20 @@ export function resolveSupabaseKey(env: Env): string | undefined {
   return env.SUPABASE_SECRET_KEY || env.SUPABASE_SERVICE_ROLE_KEY || undefined;
 }
 
+/** SUPABASE_PUBLISHABLE_KEYS is a JSON object of named keys too: `{"default":"sb_publishable_…"}`. */
+export function resolveSupabaseAnonKey(env: Env): string | undefined {
+  const keys = env.SUPABASE_PUBLISHABLE_KEYS;
+  if (keys) {
+    try {
+      const parsed = JSON.parse(keys) as Record<string, unknown>;
+      if (typeof parsed.default === 'string' && parsed.default) return parsed.default;
+    } catch {
+      // fall through to the single-key variables
+    }
+  }
+  return env.SUPABASE_PUBLISHABLE_KEY || env.SUPABASE_ANON_KEY || undefined;
+}
+
 export function loadConfig(env: Env): Config {
   return {
     port: int(env, 'PORT', 8787),
@@ -84,6 +104,9 @@ export function loadConfig(env: Env): Config {
     databaseUrl: env.DATABASE_URL || env.SUPABASE_DB_URL || undefined,
     supabaseUrl: env.SUPABASE_URL || undefined,
     supabaseKey: resolveSupabaseKey(env),
+    supabaseAnonKey: resolveSupabaseAnonKey(env),
+    supabaseJwtSecret: env.SUPABASE_JWT_SECRET || undefined,
+    ownerJwtSecret: env.OWNER_JWT_SECRET || undefined,
     mistralApiKey: env.MISTRAL_API_KEY || undefined,
     mistralBaseUrl: (env.MISTRAL_BASE_URL || 'https://api.mistral.ai').replace(/\/+$/, '').replace(/\/v1$/, ''),
     trustProxy: parseTrustProxy(env.TRUST_PROXY),

@@ -5,7 +5,8 @@
  */
 export { createApp } from './app.ts';
 export { createRuntime, storageMode, type Runtime, type RuntimeOptions } from './runtime.ts';
-export { loadConfig, resolveSupabaseKey, type Config } from './config.ts';
+export { loadConfig, resolveSupabaseKey, resolveSupabaseAnonKey, type Config } from './config.ts';
+export { createOwnerApi, ownerApiFor, type OwnerApi, type OwnerApiOptions, type OwnerConfigAnswer } from './owner/owner-api.ts';
 export { consoleLogger, memoryLogger, type Logger } from './log.ts';
 export { ApiError } from './errors.ts';
 export { resolveClientIp, supabaseClientIp, SUPABASE_CLIENT_IP_HEADER } from './http/client-ip.ts';

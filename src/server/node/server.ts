@@ -17,6 +17,7 @@ import { createApp } from '../app.ts';
 import { loadConfig } from '../config.ts';
 import { isWildcardHost, localUrl } from '../embed.ts';
 import { consoleLogger, type Logger } from '../log.ts';
+import { ownerApiFor } from '../owner/owner-api.ts';
 import { storageMode } from '../runtime.ts';
 import { lockDataDir } from './data-dir-lock.ts';
 import { createStaticApp } from './static.ts';
@@ -109,6 +110,8 @@ export async function startServer(opts: StartServerOptions): Promise<ServerHandl
     config,
     log,
     getClientIp: socketAddress,
+    // The owner API: local auth over the supervisor's Db (503 until the database is ready), or Supabase Auth.
+    owner: ownerApiFor({ config, storage: storage === 'supabase' ? 'supabase' : { db: () => supervisor.runtime?.db ?? null } }, log),
   });
   const root = new Hono();
   // `demo` decides what `/` shows (demo pages with a key, or a status page without one).
