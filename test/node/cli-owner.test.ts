@@ -64,12 +64,9 @@ async function withDb<T>(target: Target, fn: (q: { query: <R>(sql: string, param
 const hashOf = (target: Target, email: string) =>
   withDb(target, async (q) => (await q.query<{ h: string | null }>('select encrypted_password as h from auth.users where email = $1', [email])).rows[0]?.h);
 
-/** Migrated, with the password column (migration 00008 of the owner API adds it where missing). */
+/** Migrated (00008 adds auth.users.encrypted_password where it is missing). */
 async function prepare(target: Target): Promise<void> {
-  await withDb(target, async (q) => {
-    await migrate(q as never);
-    await q.query('alter table auth.users add column if not exists encrypted_password varchar(255)');
-  });
+  await withDb(target, (q) => migrate(q as never));
 }
 
 describe('owner accounts on a fresh PostgreSQL database', { skip: await pgSkip() }, () => {
