@@ -137,13 +137,14 @@ describe('the owner console, end to end', () => {
     assert.equal((await page.locator('#e-temperature').innerText()).trim(), 'Temperature: enter a number from 0 to 1.');
     assert.equal(await page.locator('#f-temperature').getAttribute('aria-invalid'), 'true');
     assert.equal((await ownerApi<Agent>(`/v1/owner/agents/${agent.id}`)).temperature, 0.7, 'nothing was sent');
+    await page.locator('#f-temperature').scrollIntoViewIfNeeded();
+    await shot(page, 'console-agent-invalid');
 
     await page.locator('#f-temperature').fill('0.2');
     await page.locator('.agent-form button[type=submit]').click();
     await status(page, 'Changes saved.');
     assert.equal(await page.locator('#e-temperature').count(), 0);
     assert.equal((await ownerApi<Agent>(`/v1/owner/agents/${agent.id}`)).temperature, 0.2);
-    await shot(page, 'console-agent-settings', { docs: 'console-agent' });
   });
 
   it('rotates the key after a confirmation: the old key stops working', T, async () => {
@@ -164,15 +165,15 @@ describe('the owner console, end to end', () => {
 
   it('copies the script-tag snippet with the new key', T, async () => {
     await page.locator('#tab-embed').click();
+    // The live preview: the real widget, talking to this agent.
+    await page.locator('[part=preview] mistral-agent-chat [part~=heading]').filter({ hasText: 'Shop helper' }).waitFor({ timeout: 20_000 });
+    await page.mouse.move(0, 0);
+    await shot(page, 'console-embed', { docs: 'console-embed' });
     const snippet = await page.locator('#script-0').textContent();
     assert.equal(snippet, `<script type="module" src="${stack.url}/widget.js"></script>\n<mistral-agent-chat api-key="${agent.api_key}"></mistral-agent-chat>\n`);
     await page.locator('button.copy', { hasText: 'Copy the script tag' }).click();
     await status(page, 'Copied to the clipboard.');
     assert.equal(await page.evaluate(() => navigator.clipboard.readText()), snippet);
-    // The live preview: the real widget, talking to this agent.
-    await page.locator('[part=preview] mistral-agent-chat [part~=heading]').filter({ hasText: 'Shop helper' }).waitFor({ timeout: 20_000 });
-    await page.mouse.move(0, 0);
-    await shot(page, 'console-embed', { docs: 'console-embed' });
   });
 
   it('shows visitors\' conversations in the inbox, latest first, and a transcript', T, async () => {
@@ -227,6 +228,11 @@ describe('the owner console, end to end', () => {
       agents.map((a) => [a.agent_id, Number(a.total_conversations), Number(a.total_messages)]),
       [[agent.id, 1, 2]],
     );
+
+    await page.locator('.nav button', { hasText: 'Overview' }).click();
+    await page.locator('[part=overview-table]').filter({ hasText: 'Shop helper' }).waitFor();
+    await page.mouse.move(0, 0);
+    await shot(page, 'console-overview', { docs: 'console-overview' });
     assert.deepEqual(w.errors, [], 'no uncaught error and no console error in the console');
   });
 });
@@ -237,7 +243,7 @@ describe('the owner console in the dark and on a phone (screenshots)', () => {
     try {
       await w.page.locator('[part=overview-table]').waitFor();
       await w.page.mouse.move(0, 0);
-      await shot(w.page, 'console-overview-dark', { docs: 'console-overview-dark' });
+      await shot(w.page, 'console-overview-dark');
       await w.page.locator('.nav [data-agent]').first().click();
       await w.page.locator('#tab-conversations').click();
       await w.page.locator('[part=conversation]').first().click();
