@@ -67,10 +67,12 @@ TRUST_PROXY, LOG_FORMAT (the README's Configuration table has them all).`,
 
   serve: `Usage: mistral-agent-chat serve [--port N] [--demo | --no-demo]
 
-Starts the HTTP server: the widget protocol (/v1/…), /healthz and the widget bundle (/widget.js).
+Starts the HTTP server: the widget protocol (/v1/…), /healthz, the widget bundle (/widget.js) and the owner
+console (/console, with the owner API /v1/owner/…; make an owner with "owner create").
 
 Demo mode (the default on the embedded database): on a database with no agent, creates a demo agent and
-prints its key; serves the demo pages at /; without MISTRAL_API_KEY answers from a built-in OFFLINE DEMO
+prints its key; while no owner has a password, gives the demo owner demo@localhost one for /console and
+prints it once; serves the demo pages at /; without MISTRAL_API_KEY answers from a built-in OFFLINE DEMO
 model. Production mode (the default with DATABASE_URL or Supabase): creates nothing in the database, / is a
 status page without any key, and without MISTRAL_API_KEY chats answer 503 until it is set.
 
