@@ -204,8 +204,9 @@ export async function deleteOwner(q: Executor, id: string): Promise<void> {
 
 /** Whether this database keeps local passwords at all (migration 00008 adds the column where missing). */
 async function hasPasswordColumn(q: Executor): Promise<boolean> {
+  // pg_attribute, not information_schema: the latter hides columns the current role has no rights on.
   const { rows } = await q.query(
-    "select 1 from information_schema.columns where table_schema = 'auth' and table_name = 'users' and column_name = 'encrypted_password'",
+    "select 1 from pg_catalog.pg_attribute where attrelid = to_regclass('auth.users') and attname = 'encrypted_password' and not attisdropped",
   );
   return rows.length > 0;
 }
