@@ -143,7 +143,8 @@ export function createApp(deps: AppDeps): ProxyApp {
   });
 
   if (deps.owner) {
-    api.route('/v1/owner', ownerRoutes({ owner: deps.owner, config, log, getClientIp: deps.getClientIp }));
+    const onAgentChanged = (agentId: string) => cache.invalidateAgent(agentId);
+    api.route('/v1/owner', ownerRoutes({ owner: deps.owner, config, log, getClientIp: deps.getClientIp, onAgentChanged }));
   }
 
   root.route(deps.basePath || '/', api);

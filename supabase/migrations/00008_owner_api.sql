@@ -24,9 +24,10 @@
 -- an `add column if not exists` would be refused there): only add it where it is missing.
 do $$
 begin
+  -- pg_attribute, not information_schema.columns: the latter hides columns the migrating role has no rights on
   if not exists (
-    select 1 from information_schema.columns
-    where table_schema = 'auth' and table_name = 'users' and column_name = 'encrypted_password'
+    select 1 from pg_catalog.pg_attribute
+    where attrelid = 'auth.users'::regclass and attname = 'encrypted_password' and not attisdropped
   ) then
     alter table auth.users add column encrypted_password varchar(255);
   end if;

@@ -1,7 +1,11 @@
 /**
  * An HTTP double of PostgREST's RPC endpoint (what supabase-js `.rpc()` talks to), backed by the REAL
  * SQL functions on a real database. It does what PostgREST does for `POST /rest/v1/rpc/<fn>`:
- * - checks the `apikey` and `Authorization: Bearer` headers (401 otherwise, like the API gateway);
+ * - checks the `apikey` and `Authorization: Bearer` headers (401 otherwise, like the API gateway): the
+ *   service key runs as `service_role`; a user's access token (with the anon/publishable key as `apikey`)
+ *   is verified as PostgREST does (the project's JWKS, or the legacy HS256 secret) and runs as the token's
+ *   role with its claims in `request.jwt.claims`, so `auth.uid()` and row level security see that user;
+ * - serves the project's public signing keys at `/auth/v1/.well-known/jwks.json`, as Supabase Auth does;
  * - finds the function in the catalog by name AND argument names (a renamed parameter → 404 PGRST202);
  * - converts the JSON arguments with `json_to_record(...) as a(p_x <catalog type>, …)` — PostgREST's own
  *   way — and calls the function with named arguments, as `service_role` inside one transaction;
@@ -10,6 +14,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
 import type { Db } from '../../src/server/db/db.ts';
 
 export interface RpcCall {
@@ -36,7 +41,21 @@ export interface RpcDoubleOptions {
   /** Role the functions run as (PostgREST switches to the JWT's role); default `service_role`. */
   role?: string;
   schema?: string;
+  /** The project's anon/publishable key: with a user's access token as Bearer, the call runs as that user. */
+  anonKey?: string;
+  /** The project's public signing keys (served at /auth/v1/.well-known/jwks.json; user tokens verified with them). */
+  jwks?: JSONWebKeySet;
+  /** The legacy shared JWT secret (HS256 user tokens). */
+  jwtSecret?: string;
 }
+
+/** Who a request runs as: a role and the claims PostgREST puts in request.jwt.claims. */
+interface Caller {
+  role: string;
+  claims: JWTPayload;
+}
+
+const CLIENT_ROLES = new Set(['anon', 'authenticated', 'service_role']);
 
 interface Signature {
   /** IN argument names and catalog types, in declaration order. */
@@ -122,7 +141,7 @@ export async function startRpcDouble(opts: RpcDoubleOptions): Promise<RpcDouble>
     });
   }
 
-  async function call(fn: string, args: Record<string, unknown>): Promise<string> {
+  async function call(fn: string, args: Record<string, unknown>, caller: Caller): Promise<string> {
     const keys = Object.keys(args);
     const match = (await signatures(fn)).find((sig) => {
       const names = sig.args.map((a) => a.name);
@@ -144,11 +163,43 @@ export async function startRpcDouble(opts: RpcDoubleOptions): Promise<RpcDouble>
     }
     return opts.db.transaction(async (tx) => {
       // Like PostgREST: switch to the request's role for this transaction only, with its claims visible.
-      await tx.exec(`set local role ${quoteIdent(role)}`);
-      await tx.query(`select set_config('request.jwt.claims', $1, true)`, [JSON.stringify({ role })]);
+      await tx.exec(`set local role ${quoteIdent(caller.role)}`);
+      await tx.query(`select set_config('request.jwt.claims', $1, true)`, [JSON.stringify(caller.claims)]);
       const { rows } = await tx.query<{ body: string | null }>(sql, used.length ? [JSON.stringify(args)] : []);
       return rows[0]?.body ?? 'null';
     });
+  }
+
+  const keySet = opts.jwks ? createLocalJWKSet(opts.jwks) : null;
+  const secret = opts.jwtSecret ? new TextEncoder().encode(opts.jwtSecret) : null;
+  const invalidKey = () =>
+    new HttpError(401, { code: 'PGRST301', message: 'Invalid API key', details: null, hint: 'Double check the apikey and Authorization headers.' });
+
+  /** The gateway's key check, then PostgREST's JWT check: who this request runs as. */
+  async function authenticate(req: IncomingMessage): Promise<Caller> {
+    const apikey = req.headers.apikey;
+    const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    if (apikey === serviceKey && bearer === serviceKey) return { role, claims: { role } };
+    if (opts.anonKey === undefined || apikey !== opts.anonKey || !bearer) throw invalidKey();
+    if (bearer === opts.anonKey) return { role: 'anon', claims: { role: 'anon' } };
+    let claims: JWTPayload;
+    try {
+      const header = JSON.parse(Buffer.from(bearer.split('.')[0] ?? '', 'base64url').toString('utf8')) as { alg?: string };
+      if (header.alg === 'HS256' && secret) claims = (await jwtVerify(bearer, secret, { algorithms: ['HS256'] })).payload;
+      else if (keySet && header.alg !== 'HS256') claims = (await jwtVerify(bearer, keySet, { algorithms: ['ES256', 'RS256'] })).payload;
+      else throw new Error('no key for this algorithm');
+    } catch (err) {
+      const expired = (err as { code?: string }).code === 'ERR_JWT_EXPIRED';
+      throw new HttpError(401, {
+        code: expired ? 'PGRST303' : 'PGRST301',
+        message: expired ? 'JWT expired' : 'JWSError JWSInvalidSignature',
+        details: null,
+        hint: null,
+      });
+    }
+    const claimRole = typeof claims.role === 'string' ? claims.role : 'anon';
+    if (!CLIENT_ROLES.has(claimRole)) throw new HttpError(401, { code: 'PGRST301', message: `role ${claimRole} does not exist`, details: null, hint: null });
+    return { role: claimRole, claims };
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -157,6 +208,10 @@ export async function startRpcDouble(opts: RpcDoubleOptions): Promise<RpcDouble>
       res.end(body);
     };
     const path = new URL(req.url ?? '/', 'http://x').pathname;
+    if (req.method === 'GET' && path === '/auth/v1/.well-known/jwks.json' && opts.jwks) {
+      send(200, JSON.stringify(opts.jwks));
+      return;
+    }
     const m = /^\/rest\/v1\/rpc\/([A-Za-z0-9_]+)$/.exec(path);
     if (req.method !== 'POST' || !m) {
       send(404, JSON.stringify({ code: 'PGRST125', message: `Invalid path specified in request URL`, details: null, hint: null }));
@@ -165,9 +220,7 @@ export async function startRpcDouble(opts: RpcDoubleOptions): Promise<RpcDouble>
     const fn = m[1]!;
     let args: Record<string, unknown> = {};
     try {
-      if (req.headers.apikey !== serviceKey || req.headers.authorization !== `Bearer ${serviceKey}`) {
-        throw new HttpError(401, { code: 'PGRST301', message: 'Invalid API key', details: null, hint: 'Double check the apikey and Authorization headers.' });
-      }
+      const caller = await authenticate(req);
       if (down) throw new HttpError(503, { code: 'PGRST000', message: 'Database connection error. Retrying the connection.', details: null, hint: null });
       const raw = await readBody(req);
       let parsed: unknown;
@@ -180,7 +233,7 @@ export async function startRpcDouble(opts: RpcDoubleOptions): Promise<RpcDouble>
         throw new HttpError(400, { code: 'PGRST102', message: 'Expected a JSON object of named arguments', details: null, hint: null });
       }
       args = parsed as Record<string, unknown>;
-      const body = await call(fn, args);
+      const body = await call(fn, args, caller);
       calls.push({ fn, args, status: 200 });
       send(200, body);
     } catch (err) {

@@ -12,7 +12,7 @@ export class AgentCache {
   readonly #ttlMs: number;
   readonly #max: number;
   readonly #now: () => number;
-  readonly #entries = new Map<string, { expires: number; value: Promise<AgentPublic | null> }>();
+  readonly #entries = new Map<string, { expires: number; value: Promise<AgentPublic | null>; agentId?: string }>();
 
   constructor(store: Pick<Store, 'agentByKey'>, opts: { ttlMs?: number; max?: number; now?: () => number } = {}) {
     this.#store = store;
@@ -31,8 +31,10 @@ export class AgentCache {
       return hit.value;
     }
     const value = this.#store.agentByKey(apiKey);
+    const entry: { expires: number; value: Promise<AgentPublic | null>; agentId?: string } = { expires: now + this.#ttlMs, value };
     this.#entries.delete(apiKey);
-    this.#entries.set(apiKey, { expires: now + this.#ttlMs, value });
+    this.#entries.set(apiKey, entry);
+    value.then((agent) => (entry.agentId = agent?.id), () => {});
     // A failed lookup (database down) must not be remembered.
     value.catch(() => {
       if (this.#entries.get(apiKey)?.value === value) this.#entries.delete(apiKey);
@@ -42,6 +44,17 @@ export class AgentCache {
       this.#entries.delete(oldest);
     }
     return value;
+  }
+
+  /**
+   * Forget every key of this agent (the owner API rotated its key, changed or deleted it): this instance
+   * refuses an old key at once; other instances within the TTL. Settled lookups only: one in flight was
+   * started before the change was asked for, and expires with the TTL.
+   */
+  invalidateAgent(agentId: string): void {
+    for (const [key, entry] of this.#entries) {
+      if (entry.agentId === agentId) this.#entries.delete(key);
+    }
   }
 
   /** Forget a key, e.g. when `beginTurn` says it is no longer valid or active. */

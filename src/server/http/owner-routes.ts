@@ -32,6 +32,8 @@ export interface OwnerRoutesDeps {
   config: Config;
   log: Logger;
   getClientIp?: (c: Context) => string | null;
+  /** Called after an agent's key, settings or existence changed (the app drops it from its agent cache). */
+  onAgentChanged?: (agentId: string) => void;
 }
 
 type OwnerEnv = { Variables: AppEnv['Variables'] & { owner: OwnerIdentity } };
@@ -141,21 +143,24 @@ export function ownerRoutes(deps: OwnerRoutesDeps): Hono<OwnerEnv> {
     const fields = parseUpdateAgent(await jsonBody(c));
     const agent = await call(c, 'owner_update_agent', { p_agent_id: id, p_fields: fields });
     if (!agent) throw notFound('agent', id);
+    deps.onAgentChanged?.(id);
     return c.json(agent as object);
   });
 
   app.delete('/agents/:id', async (c) => {
     const id = parseId(c.req.param('id'), 'agent');
     if (!(await call(c, 'owner_delete_agent', { p_agent_id: id }))) throw notFound('agent', id);
+    deps.onAgentChanged?.(id);
     return c.body(null, 204);
   });
 
-  // The new key works at once; the old one is refused by every turn at once (begin_turn checks the key) and by
-  // the other widget calls once the agent caches' entries expire (AgentCache: 5 s).
+  // The new key works at once; the old one is refused at once by every turn (begin_turn checks the key) and by
+  // this instance, and by the other widget calls of other instances once their cache entries expire (5 s).
   app.post('/agents/:id/rotate-key', async (c) => {
     const id = parseId(c.req.param('id'), 'agent');
     const agent = await call(c, 'owner_rotate_agent_key', { p_agent_id: id, p_api_key: generateApiKey() });
     if (!agent) throw notFound('agent', id);
+    deps.onAgentChanged?.(id);
     return c.json(agent as object);
   });
 

@@ -60,6 +60,9 @@ export function createOwnerApi(opts: OwnerApiOptions): OwnerApi {
       local: null,
     };
   }
+  if (config.ownerJwtSecret !== undefined && config.ownerJwtSecret.length < 32) {
+    throw new Error('OWNER_JWT_SECRET must be at least 32 characters (or unset it: a secret is then generated and kept in the database).');
+  }
   const source = opts.storage.db;
   const db = (): Db => {
     const d = typeof source === 'function' ? source() : source;
