@@ -274,6 +274,18 @@ describe('what serve tells a newcomer about the owner console', () => {
     assert.equal(await bcrypt.compare(password, (await hashOf(target, 'demo@localhost'))!), true, 'the password stays');
   });
 
+  it('with JSON logs the demo owner\'s password is one log line of its own', { timeout: TIMEOUT }, async () => {
+    const target: Target = { DATA_DIR: join(dir, 'json') };
+    await prepare(target);
+    const run = await serveUntil(target, { LOG_FORMAT: 'json' }, [], /is listening/);
+    const lines = run.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const given = lines.filter((l) => typeof l.password === 'string');
+    assert.equal(given.length, 1, run.stdout);
+    assert.equal(given[0]!.email, 'demo@localhost');
+    assert.match(String(given[0]!.console), /^http:\/\/localhost:\d+\/console$/);
+    assert.equal(await bcrypt.compare(String(given[0]!.password), (await hashOf(target, 'demo@localhost'))!), true);
+  });
+
   it('production mode: no password is ever made; it says how to create an owner', { timeout: TIMEOUT }, async () => {
     const target: Target = { DATA_DIR: join(dir, 'prod') };
     await prepare(target);
