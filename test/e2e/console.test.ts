@@ -1,6 +1,6 @@
 /**
  * The owner console end to end, in Chromium, against the real Node server on embedded PGlite (what
- * `npm start` runs) with the offline demo model: an owner made as `owner create` makes them signs in at
+ * `npm start` runs) and on a fresh PostgreSQL database, with the offline demo model: an owner made as `owner create` makes them signs in at
  * /console, creates an agent, edits it (a refused value named, then a valid save), rotates its key, copies
  * the snippet; visitors chat with the agent through the widget on another site; the owner reads the
  * conversations in the inbox, opens a transcript, erases one and sees the statistics follow. Each screen is
