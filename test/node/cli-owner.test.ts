@@ -88,6 +88,8 @@ describe('owner accounts on a fresh PostgreSQL database', { skip: await pgSkip()
     assert.ok(password.length >= 20, `a strong password, got ${password}`);
     assert.equal(run.stdout.split(password).length - 1, 1, 'printed exactly once');
     assert.ok(!run.stderr.includes(password), 'never on stderr (logs)');
+    // A real database: the CLI cannot know the server's public address without PUBLIC_URL.
+    assert.match(run.stdout, /Sign in to the owner console with this email and password: \/console on your server \(set PUBLIC_URL/);
     const hash = await hashOf(target, 'ada@example.com');
     assert.ok(hash, 'the email is kept lower-case, with a password hash');
     assert.match(hash, /^\$2a\$10\$[./A-Za-z0-9]{53}$/);
@@ -218,6 +220,7 @@ describe('owner accounts on embedded PGlite (DATA_DIR)', () => {
   it('creates and lists an owner in the data folder', { timeout: TIMEOUT }, async () => {
     const run = await cli(target, ['owner', 'create', '--email', 'you@example.com', '--password-stdin'], 'local-password');
     assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /Sign in to the owner console with this email and password: http:\/\/localhost:8787\/console/);
     assert.equal(await bcrypt.compare('local-password', (await hashOf(target, 'you@example.com'))!), true);
     const list = await cli(target, ['owner', 'list', '--json']);
     assert.deepEqual((JSON.parse(list.stdout) as { email: string }[]).map((o) => o.email), ['you@example.com']);

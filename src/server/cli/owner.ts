@@ -13,6 +13,8 @@ import {
   resetOwnerPassword,
   type OwnerAccount,
 } from '../data/owners.ts';
+import { loadConfig } from '../config.ts';
+import { endpointFor } from '../embed.ts';
 import { UsageError, noPositionals, parse, type Parsed } from './args.ts';
 import { withDb, type Io } from './commands.ts';
 import { table } from './output.ts';
@@ -53,6 +55,13 @@ function ownerTable(owners: OwnerAccount[]): string {
   );
 }
 
+/** Where the console is: PUBLIC_URL, else this machine on the embedded database, else "/console on your server". */
+function consoleUrl(env: Env): string {
+  const config = loadConfig(env);
+  const endpoint = endpointFor(env, { port: config.port, embedded: !config.databaseUrl });
+  return endpoint.source === 'placeholder' ? '/console on your server (set PUBLIC_URL to see its address here)' : `${endpoint.url}/console`;
+}
+
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /** Data-layer input errors become usage errors (exit 2) naming the command. */
@@ -85,7 +94,7 @@ export async function ownerCommand(sub: string | undefined, args: string[], env:
       else {
         io.out(sub === 'create' ? `Created owner ${owner.email} (${owner.id}).` : `New password set for ${owner.email}.`);
         if (given === null) io.out(`Password (shown only now, keep it somewhere safe): ${password}`);
-        io.out(`Sign in at /console on your server (e.g. http://localhost:8787/console) with this email and password.`);
+        io.out(`Sign in to the owner console with this email and password: ${consoleUrl(env)}`);
       }
       return 0;
     }
