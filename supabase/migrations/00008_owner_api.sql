@@ -273,6 +273,10 @@ declare
   v_agent jsonb;
 begin
   perform public.owner_agent_fields_check(p_fields);
+  if p_fields = '{}'::jsonb then
+    -- nothing to change: the agent as it is (updated_at untouched)
+    return (select public.owner_agent_json(a) from public.agents a where a.id = p_agent_id);
+  end if;
   update public.agents a
   set (name, role, instructions, model, temperature, max_tokens, top_p, is_active, allowed_origins,
        rate_limit_session_per_minute, rate_limit_ip_per_minute, daily_token_budget, mistral_agent_id,

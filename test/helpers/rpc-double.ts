@@ -29,6 +29,8 @@ export interface RpcDouble {
   serviceKey: string;
   /** Every call answered, in order (tests assert one round trip per step). */
   calls: RpcCall[];
+  /** The Authorization header of every `GET /auth/v1/user`. */
+  authCalls: string[];
   /** Makes every following call fail like an unreachable database (503 PGRST000) until set back to false. */
   setDown(down: boolean): void;
   close(): Promise<void>;
@@ -109,6 +111,7 @@ export async function startRpcDouble(opts: RpcDoubleOptions): Promise<RpcDouble>
   const role = opts.role ?? 'service_role';
   const schema = opts.schema ?? 'public';
   const calls: RpcCall[] = [];
+  const authCalls: string[] = [];
   let down = false;
 
   async function signatures(fn: string): Promise<Signature[]> {
@@ -212,6 +215,18 @@ export async function startRpcDouble(opts: RpcDoubleOptions): Promise<RpcDouble>
       send(200, JSON.stringify(opts.jwks));
       return;
     }
+    // Supabase Auth's "who is this token's user": 200 with the user for a valid user token, else 401
+    if (req.method === 'GET' && path === '/auth/v1/user') {
+      authCalls.push(req.headers.authorization ?? '');
+      try {
+        const caller = await authenticate(req);
+        if (caller.role !== 'authenticated' || typeof caller.claims.sub !== 'string') throw invalidKey();
+        send(200, JSON.stringify({ id: caller.claims.sub, email: caller.claims.email ?? null, aud: caller.claims.aud, role: caller.role }));
+      } catch {
+        send(401, JSON.stringify({ code: 401, error_code: 'bad_jwt', msg: 'invalid JWT: unable to parse or verify signature' }));
+      }
+      return;
+    }
     const m = /^\/rest\/v1\/rpc\/([A-Za-z0-9_]+)$/.exec(path);
     if (req.method !== 'POST' || !m) {
       send(404, JSON.stringify({ code: 'PGRST125', message: `Invalid path specified in request URL`, details: null, hint: null }));
@@ -263,6 +278,7 @@ export async function startRpcDouble(opts: RpcDoubleOptions): Promise<RpcDouble>
     url: `http://127.0.0.1:${port}`,
     serviceKey,
     calls,
+    authCalls,
     setDown: (d) => {
       down = d;
     },

@@ -232,7 +232,9 @@ export function ownerApiSuite(name: string, open: () => Promise<OwnerTarget>, sk
       assert.equal(changed.temperature, a.temperature, 'untouched');
       assert.equal(changed.api_key, a.api_key);
       assert.deepEqual(await ok(as(adaToken, `/v1/owner/agents/${a.id}`)), changed);
+      assert.deepEqual(await ok(as(adaToken, `/v1/owner/agents/${a.id}`, { method: 'PATCH', json: {} })), changed, 'an empty PATCH changes nothing');
       await refused(as(bobToken, `/v1/owner/agents/${a.id}`, { method: 'PATCH', json: { name: 'Hijacked' } }), 404, 'not_found');
+      await refused(as(bobToken, `/v1/owner/agents/${a.id}`, { method: 'PATCH', json: {} }), 404, 'not_found');
       assert.equal((await ok<Agent>(as(adaToken, `/v1/owner/agents/${a.id}`))).name, 'Renamed');
     });
 

@@ -87,7 +87,7 @@ async function localTarget(open: () => Promise<MigratedDb>): Promise<OwnerTarget
 const LEGACY_SECRET = 'super-secret-jwt-token-with-at-least-32-characters-long';
 
 /** The Edge Function's wiring: SupabaseStore for the widget, SupabaseOwnerStore with the owner's token. */
-async function supabaseTarget(): Promise<OwnerTarget> {
+async function supabaseTarget(opts: { legacySecretInApp?: boolean } = {}): Promise<OwnerTarget & { authCalls: string[] }> {
   const m = (await pgAvailable()) ? await migratedTestDatabase() : await migratedPgliteDb();
   const key = await supabaseSigningKey();
   const anonKey = 'sb_publishable_owner-api-test';
@@ -96,7 +96,7 @@ async function supabaseTarget(): Promise<OwnerTarget> {
     SUPABASE_URL: double.url,
     SUPABASE_SECRET_KEYS: JSON.stringify({ default: double.serviceKey }),
     SUPABASE_PUBLISHABLE_KEYS: JSON.stringify({ default: anonKey }),
-    SUPABASE_JWT_SECRET: LEGACY_SECRET,
+    SUPABASE_JWT_SECRET: opts.legacySecretInApp === false ? undefined : LEGACY_SECRET,
     TRUST_PROXY: '1',
   });
   const owner = createOwnerApi({ config, storage: 'supabase' });
@@ -106,6 +106,7 @@ async function supabaseTarget(): Promise<OwnerTarget> {
   const other = await supabaseSigningKey('test-key-1'); // same kid, another key: a forgery
   return {
     auth: 'supabase',
+    authCalls: double.authCalls,
     db: m.db,
     fetch: requester((req) => app.fetch(req)),
     fetchOtherInstance: requester((req) => second.fetch(req)),
@@ -150,6 +151,24 @@ describe('owner API on the Supabase path: legacy HS256 project tokens', () => {
     const agent = (await made.json()) as { user_id: string };
     assert.equal(made.status, 201, JSON.stringify(agent));
     assert.equal(agent.user_id, o.id);
+  });
+
+  it('without SUPABASE_JWT_SECRET, asks the project’s Auth server about an HS256 token (and remembers the answer)', async () => {
+    const u = await supabaseTarget({ legacySecretInApp: false });
+    try {
+      const o = await insertOwner(u.db, 'legacy-no-secret@example.test', null);
+      const token = await hsToken(LEGACY_SECRET, userClaims(o));
+      const me = await u.fetch('/v1/owner/me', { token });
+      assert.deepEqual(await me.json(), { id: o.id, email: o.email });
+      assert.equal((await u.fetch('/v1/owner/agents', { token })).status, 200);
+      assert.equal(u.authCalls.length, 1, 'one question to the Auth server for two requests');
+      const forged = await hsToken('not-the-project-secret-but-long-enough-to-sign', userClaims(o));
+      assert.equal((await u.fetch('/v1/owner/me', { token: forged })).status, 401);
+      const expired = await hsToken(LEGACY_SECRET, userClaims(o), { expiresIn: -5 });
+      assert.equal((await u.fetch('/v1/owner/me', { token: expired })).status, 401);
+    } finally {
+      await u.cleanup();
+    }
   });
 
   it('has no local sign-in: POST /v1/owner/token answers 404', async () => {

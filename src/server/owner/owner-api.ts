@@ -2,7 +2,8 @@
  * What the owner routes need, built from the config: how the owner signs in (`GET /v1/owner/config`), how a
  * token is verified, and the OwnerStore that runs the owner's SQL as them.
  * - Storage over supabase-js (the Edge Function, or Node with SUPABASE_URL + a secret key): Supabase Auth;
- *   tokens verified against the project's JWKS (and SUPABASE_JWT_SECRET for legacy HS256 tokens); the store
+ *   tokens verified against the project's JWKS (legacy HS256 tokens: SUPABASE_JWT_SECRET, or the project's
+ *   Auth server when that secret is not given); the store
  *   calls PostgREST with the owner's token and the anon/publishable key.
  * - Storage over a Db (pg, PGlite): local auth (LocalAuth) and SqlOwnerStore.
  */
@@ -55,7 +56,7 @@ export function createOwnerApi(opts: OwnerApiOptions): OwnerApi {
     }
     return {
       config: { auth: 'supabase', supabase_url: url, supabase_anon_key: anonKey },
-      verify: supabaseVerifier({ url, legacySecret: config.supabaseJwtSecret, jwks: opts.jwks }),
+      verify: supabaseVerifier({ url, legacySecret: config.supabaseJwtSecret, anonKey, jwks: opts.jwks, fetch: opts.fetch }),
       store: new SupabaseOwnerStore({ url, anonKey, fetch: opts.fetch }),
       local: null,
     };

@@ -5,7 +5,7 @@
  * with it. Anything else (`alg: none`, another algorithm, a bad signature, expired, no `sub`, a role other
  * than `authenticated`, e.g. the anon or service key) is 401 `unauthorized`.
  */
-import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { ApiError } from '../errors.ts';
 
 /** Who calls the owner API: a row of auth.users, and the token that proved it. */
@@ -84,17 +84,58 @@ export interface SupabaseVerifierOptions {
   url: string;
   /** SUPABASE_JWT_SECRET: the legacy shared secret (HS256), where the project still signs with it. */
   legacySecret?: string;
+  /** The anon/publishable key: asking the project's Auth server about an HS256 token without the secret. */
+  anonKey?: string;
   /** Replaces the JWKS fetch (tests). */
   jwks?: JWTVerifyGetKey;
+  fetch?: typeof fetch;
 }
 
 /** Asymmetric algorithms Supabase Auth signs with (ES256 today; RS256 and EdDSA are offered). */
 const JWKS_ALGORITHMS = ['ES256', 'RS256', 'EdDSA', 'Ed25519'];
 
-/** A verifier for a Supabase project's access tokens: its JWKS, or the legacy secret for HS256 tokens. */
+/** How long an HS256 token the Auth server vouched for is taken without asking again (never past its exp). */
+const VOUCHED_MS = 60_000;
+const VOUCHED_MAX = 1_000;
+
+/**
+ * A verifier for a Supabase project's access tokens: its JWKS; for legacy HS256 tokens the shared secret
+ * when SUPABASE_JWT_SECRET is set, else the project's Auth server (`GET /auth/v1/user` answers only for a
+ * valid, unexpired, not signed-out session), remembered for a minute.
+ */
 export function supabaseVerifier(opts: SupabaseVerifierOptions): (token: string) => Promise<OwnerIdentity> {
+  const base = opts.url.replace(/\/+$/, '');
   // createRemoteJWKSet fetches lazily, caches the keys and refetches on an unknown `kid` (key rotation).
-  const jwks = opts.jwks ?? createRemoteJWKSet(new URL(`${opts.url.replace(/\/+$/, '')}/auth/v1/.well-known/jwks.json`));
+  const jwks = opts.jwks ?? createRemoteJWKSet(new URL(`${base}/auth/v1/.well-known/jwks.json`));
+  const vouched = new Map<string, { until: number; who: OwnerIdentity }>();
+
+  async function askAuthServer(token: string): Promise<OwnerIdentity> {
+    const hit = vouched.get(token);
+    if (hit && hit.until > Date.now()) return hit.who;
+    let claims: JWTPayload;
+    try {
+      claims = decodeJwt(token);
+    } catch {
+      throw unauthorized('The access token is not a JWT.');
+    }
+    if (typeof claims.exp !== 'number' || claims.exp * 1000 <= Date.now()) throw unauthorized('The access token has expired: sign in again.');
+    let res: Response;
+    try {
+      res = await (opts.fetch ?? fetch)(`${base}/auth/v1/user`, {
+        headers: { apikey: opts.anonKey ?? '', Authorization: `Bearer ${token}` },
+      });
+    } catch (err) {
+      throw new ApiError('unavailable', 'The auth server could not be reached. Please try again.', { cause: err });
+    }
+    if (res.status >= 500) throw new ApiError('unavailable', 'The auth server could not check the token. Please try again.');
+    const user = res.ok ? ((await res.json()) as { id?: string }) : null;
+    if (!user || user.id !== claims.sub) throw unauthorized('The access token is not valid.');
+    const who = identityOf(token, claims);
+    if (vouched.size >= VOUCHED_MAX) vouched.delete(vouched.keys().next().value as string);
+    vouched.set(token, { until: Math.min(Date.now() + VOUCHED_MS, claims.exp * 1000), who });
+    return who;
+  }
+
   return (token) => {
     let alg: string | undefined;
     try {
@@ -103,8 +144,9 @@ export function supabaseVerifier(opts: SupabaseVerifierOptions): (token: string)
       throw unauthorized('The access token is not a JWT.');
     }
     if (alg === 'HS256') {
-      if (!opts.legacySecret) throw unauthorized('The access token is not valid.');
-      return verifyWith(token, keyOf(opts.legacySecret), ['HS256']);
+      if (opts.legacySecret) return verifyWith(token, keyOf(opts.legacySecret), ['HS256']);
+      if (opts.anonKey) return askAuthServer(token);
+      throw unauthorized('The access token is not valid.');
     }
     return verifyWith(token, jwks, JWKS_ALGORITHMS);
   };
