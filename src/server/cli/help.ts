@@ -1,5 +1,6 @@
 /** `--help` texts, one per command. */
 
+
 const AGENT_SETTINGS = `  --instructions TEXT   system instructions for the model
   --model NAME          Mistral model (default mistral-small-latest)
   --temperature N       0 to 1 (default 0.7)
@@ -49,6 +50,10 @@ Commands:
   agent enable <id|key>       accept chats again
   agent link-mistral <id|key> answer with a Mistral agent made from this one (--library, --web-search)
   agent unlink-mistral <id|key>  answer with the agent's own instructions again
+  owner create --email E      add an owner who signs in to the console (/console); password printed once
+  owner list                  list owners, their agents and whether they can sign in
+  owner reset-password --email E   give an owner a new password
+  owner delete --email E      delete an owner with their agents and conversations (--yes)
   library create --name NAME  create a Mistral document library
   library list                list your Mistral document libraries
   library upload <lib> <file…>  add files to a library
@@ -65,10 +70,12 @@ TRUST_PROXY, LOG_FORMAT (the README's Configuration table has them all).`,
 
   serve: `Usage: mistral-agent-chat serve [--port N] [--demo | --no-demo]
 
-Starts the HTTP server: the widget protocol (/v1/…), /healthz and the widget bundle (/widget.js).
+Starts the HTTP server: the widget protocol (/v1/…), /healthz, the widget bundle (/widget.js) and the owner
+console (/console, with the owner API /v1/owner/…; make an owner with "owner create").
 
 Demo mode (the default on the embedded database): on a database with no agent, creates a demo agent and
-prints its key; serves the demo pages at /; without MISTRAL_API_KEY answers from a built-in OFFLINE DEMO
+prints its key; while no owner has a password, gives the demo owner demo@localhost one for /console and
+prints it once; serves the demo pages at /; without MISTRAL_API_KEY answers from a built-in OFFLINE DEMO
 model. Production mode (the default with DATABASE_URL or Supabase): creates nothing in the database, / is a
 status page without any key, and without MISTRAL_API_KEY chats answer 503 until it is set.
 
@@ -172,6 +179,44 @@ ${DATABASE}`,
 
 Clears mistral_agent_id: the agent answers with its own instructions and settings again (chat completions).
 The Mistral agent itself is left as it is.
+${DATABASE}`,
+
+  owner: `Usage: mistral-agent-chat owner <create|list|reset-password|delete> [options]
+
+Owners are the accounts that sign in to the owner console (/console on the Node server) and manage their
+own agents there. Run "mistral-agent-chat owner <subcommand> --help" for the options of each.
+On Supabase, owners sign in with Supabase Auth: add them in the project's dashboard instead.`,
+
+  'owner create': `Usage: mistral-agent-chat owner create --email E [--password-stdin] [--json]
+
+Adds an owner who can sign in to the console with this email and password. Without --password-stdin a
+strong password is generated and printed once (keep it: it is stored only as a bcrypt hash). An existing
+owner without a password (such as demo@localhost, or one "agent create --owner" made) gets the password.
+
+Options:
+  --email E          the address the owner signs in with (kept lower-case)
+  --password-stdin   read the password from stdin, e.g. printf %s "$PASSWORD" | mistral-agent-chat owner create …
+                     (at least 8 characters, at most 72 bytes; one trailing newline is dropped)
+  --json             print {id, email} (and password when generated) as JSON
+${DATABASE}`,
+
+  'owner list': `Usage: mistral-agent-chat owner list [--json]
+
+Lists every owner: email, id, when created, how many agents they have, whether they have a password.
+${DATABASE}`,
+
+  'owner reset-password': `Usage: mistral-agent-chat owner reset-password --email E [--password-stdin] [--json]
+
+Gives the owner a new password: from stdin with --password-stdin (at least 8 characters),
+else generated and printed once. The old password stops working at once; tokens already issued stay valid
+until they expire (one hour).
+${DATABASE}`,
+
+  'owner delete': `Usage: mistral-agent-chat owner delete --email E [--yes] [--json]
+
+Deletes the owner. Their agents go with them, and with each agent its conversations, messages and
+statistics (the widget keys stop working): this cannot be undone. An owner who has agents is deleted only
+with --yes; without it the command says what would be lost and changes nothing.
 ${DATABASE}`,
 
   library: `Usage: mistral-agent-chat library <create|list|upload|status> [options]

@@ -7,7 +7,9 @@ import { HELP } from './help.ts';
 import type { Io } from './commands.ts';
 import { didYouMean } from './suggest.ts';
 
-const COMMANDS = ['serve', 'migrate', 'agent', 'library', 'stats', 'maintenance', 'visitor', 'init', 'help'];
+const COMMANDS = ['serve', 'migrate', 'agent', 'owner', 'library', 'stats', 'maintenance', 'visitor', 'init', 'help'];
+// Kept here, not imported from owner.ts: --help and usage errors load nothing heavy.
+const OWNER_SUBCOMMANDS = ['create', 'list', 'reset-password', 'delete'];
 const AGENT_SUBCOMMANDS = ['create', 'list', 'update', 'rotate-key', 'disable', 'enable', 'link-mistral', 'unlink-mistral'];
 
 type Env = Record<string, string | undefined>;
@@ -20,7 +22,7 @@ const defaultIo: Io = {
 /** Runs one command; resolves to the exit code, or undefined when the process keeps running (serve). */
 export async function main(argv: string[], env: Env = process.env, io: Io = defaultIo): Promise<number | undefined> {
   const [command, ...rest] = argv;
-  const sub = (command === 'agent' || command === 'init' || command === 'library' || command === 'visitor') && rest[0] && !rest[0].startsWith('-') ? rest[0] : undefined;
+  const sub = (command === 'agent' || command === 'owner' || command === 'init' || command === 'library' || command === 'visitor') && rest[0] && !rest[0].startsWith('-') ? rest[0] : undefined;
   const args = sub ? rest.slice(1) : rest;
   const helpKey = sub ? `${command} ${sub}` : (command ?? '');
   try {
@@ -31,6 +33,9 @@ export async function main(argv: string[], env: Env = process.env, io: Io = defa
     if (!COMMANDS.includes(command)) throw new UsageError(`unknown command "${command}"${didYouMean(command, COMMANDS)}`);
     if (command === 'agent' && sub !== undefined && !AGENT_SUBCOMMANDS.includes(sub)) {
       throw new UsageError(`unknown agent subcommand "${sub}"${didYouMean(sub, AGENT_SUBCOMMANDS)}`, 'agent');
+    }
+    if (command === 'owner' && sub !== undefined && !OWNER_SUBCOMMANDS.includes(sub)) {
+      throw new UsageError(`unknown owner subcommand "${sub}"${didYouMean(sub, OWNER_SUBCOMMANDS)}`, 'owner');
     }
     if (args.includes('--help') || args.includes('-h')) {
       const text = HELP[helpKey] ?? HELP[command];
@@ -49,6 +54,8 @@ export async function main(argv: string[], env: Env = process.env, io: Io = defa
       case 'agent':
         if (sub === 'link-mistral' || sub === 'unlink-mistral') return await (await import('./mistral.ts')).mistralAgentCommand(sub, args, env, io);
         return await commands.agentCommand(sub, args, env, io);
+      case 'owner':
+        return await (await import('./owner.ts')).ownerCommand(sub, args, env, io);
       case 'library':
         return await (await import('./mistral.ts')).libraryCommand(sub, args, env, io);
       case 'stats':

@@ -26,6 +26,23 @@ const MODEL: Record<ServerInfo['upstream'], string> = {
   none: 'NONE: MISTRAL_API_KEY is not set, so chats answer 503 until it is',
 };
 
+/** Where the owner console is and how to sign in to it: the demo owner's new password, or how to make an owner. */
+function consoleLines(info: ServerInfo): string[] {
+  const url = `${info.url}/console`;
+  if (info.demoOwner) {
+    return [
+      `  console       ${url}`,
+      `  sign in as    ${info.demoOwner.email}  password ${info.demoOwner.password}`,
+      `                (shown only now; change it with: npx mistral-agent-chat owner reset-password --email ${info.demoOwner.email})`,
+    ];
+  }
+  if (info.ownerSignIn === false) {
+    const stopFirst = info.database === 'pglite' ? ' (stop the server first: the embedded database has one user at a time)' : '';
+    return [`  console       ${url}  no owner can sign in yet: npx mistral-agent-chat owner create --email you@example.com${stopFirst}`];
+  }
+  return [`  console       ${url}`];
+}
+
 /** The start-up summary for a person at a terminal (the JSON "listening" line carries the same facts). */
 export function summary(info: ServerInfo): string {
   const where = info.allInterfaces
@@ -39,6 +56,7 @@ export function summary(info: ServerInfo): string {
     `  database      ${info.database}${info.databaseReady ? '' : ' (UNREACHABLE: retrying, /healthz answers 503)'}`,
     `  model         ${MODEL[info.upstream]}`,
   ];
+  lines.push(...consoleLines(info));
   if (info.mode === 'demo' && info.demoKey) {
     lines.push(`  demo key      ${info.demoKey}${info.createdDemoAgent ? '  (new demo agent "Demo assistant")' : ''}`);
     lines.push('', 'Paste this into any page to try it:', embedSnippet(info.url, info.demoKey));
@@ -97,5 +115,15 @@ export async function serveCommand(args: string[], env: Env, io: Io): Promise<nu
 
   const server = await started;
   if (format === 'text' && !stopping) io.err('\n' + summary(server) + '\n');
+  // JSON logs have no summary: the demo owner's password goes into one line of its own, once.
+  if (format === 'json' && server.demoOwner) {
+    log.warn('gave the demo owner a password for the owner console (shown only now; change it with owner reset-password)', {
+      console: `${server.url}/console`,
+      email: server.demoOwner.email,
+      password: server.demoOwner.password,
+    });
+  } else if (format === 'json' && server.ownerSignIn === false) {
+    log.info('no owner can sign in to the owner console yet: run mistral-agent-chat owner create --email you@example.com', { console: `${server.url}/console` });
+  }
   return undefined;
 }

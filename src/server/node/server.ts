@@ -51,6 +51,10 @@ export interface ServerInfo {
   upstream: 'mistral' | 'offline-demo' | 'none';
   demoKey: string | null;
   createdDemoAgent: boolean;
+  /** Demo mode: the console password this start gave demo@localhost (no owner had one); print it once. */
+  demoOwner: { email: string; password: string } | null;
+  /** Whether an owner can sign in to /console with a local password (null: unknown, or Supabase Auth). */
+  ownerSignIn: boolean | null;
 }
 
 export interface ServerHandle extends ServerInfo {
@@ -146,6 +150,8 @@ export async function startServer(opts: StartServerOptions): Promise<ServerHandl
     upstream: hasModel ? supervisor.upstream.kind : 'none',
     demoKey: supervisor.demoKey,
     createdDemoAgent: supervisor.createdDemoAgent,
+    demoOwner: supervisor.demoOwner,
+    ownerSignIn: supervisor.ownerSignIn,
   };
   if (info.createdDemoAgent) log.warn('created a demo agent on this empty database', { name: 'Demo assistant', api_key: info.demoKey });
   if (!databaseReady && info.upstream === 'offline-demo') {

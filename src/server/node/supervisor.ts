@@ -6,6 +6,7 @@
  */
 import { ensureDemoAgent, firstActiveAgent } from '../data/demo.ts';
 import { runMaintenance } from '../data/maintenance.ts';
+import { anyOwnerCanSignIn, giveDemoOwnerPassword } from '../data/owners.ts';
 import { ApiError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { createRuntime, storageMode, type Runtime } from '../runtime.ts';
@@ -44,6 +45,13 @@ export class RuntimeSupervisor {
   demoKey: string | null = null;
   /** Set when this start created the demo agent. */
   createdDemoAgent = false;
+  /**
+   * Demo mode, first attempt only: the console password this start gave the demo owner because no owner had
+   * one (the start summary prints it once). Null otherwise.
+   */
+  demoOwner: { email: string; password: string } | null = null;
+  /** Whether some owner can sign in to /console locally (null: unknown, or no local accounts on this storage). */
+  ownerSignIn: boolean | null = null;
   lastError: string | null = null;
   readonly store: Store;
   readonly upstream: Upstream;
@@ -75,7 +83,7 @@ export class RuntimeSupervisor {
    * at most `waitMs`: a connection that hangs (a firewalled host) must not keep the server from listening.
    */
   async start(waitMs = this.#startWaitMs): Promise<boolean> {
-    const first = this.#tryOnce().then((ok) => {
+    const first = this.#tryOnce(false, true).then((ok) => {
       if (!ok) this.#schedule(this.#initialDelay, 1);
       return ok;
     });
@@ -118,7 +126,7 @@ export class RuntimeSupervisor {
     await rt?.close();
   }
 
-  #tryOnce(quiet = false): Promise<boolean> {
+  #tryOnce(quiet = false, first = false): Promise<boolean> {
     // Retries keep warnings and errors but not the runtime's info lines, repeated on every attempt.
     const base = this.#log;
     const log: Logger = quiet ? { info: () => {}, warn: (m, f) => base.warn(m, f), error: (m, f) => base.error(m, f) } : base;
@@ -130,7 +138,10 @@ export class RuntimeSupervisor {
           const { agent, created } = await ensureDemoAgent(rt.db);
           this.demoKey = agent?.api_key ?? null;
           this.createdDemoAgent = created;
+          // Only when the summary is still to be printed: a password nobody is shown would lock the owner out.
+          if (first) this.demoOwner = await giveDemoOwnerPassword(rt.db);
         }
+        if (rt.db) this.ownerSignIn = await anyOwnerCanSignIn(rt.db);
         if (this.#stopped) {
           await rt.close();
           return false;
