@@ -29,6 +29,31 @@ export interface StoredMessage {
   created_at: string;
   /** What an assistant reply cites; present only when it cites something. */
   sources?: Source[];
+  /** An assistant reply ended by Stop (`POST /v1/sessions/{id}/stop`): its text is what was streamed. */
+  stopped?: boolean;
+  /** This visitor's current rating of an assistant reply; absent when none. */
+  feedback?: FeedbackRating;
+}
+
+export type FeedbackRating = 'up' | 'down';
+
+/** `POST /v1/messages/{message_id}/feedback` body; `rating: null` clears. */
+export interface FeedbackRequest {
+  session_id: string;
+  rating: FeedbackRating | null;
+  /** At most 1000 characters. */
+  comment?: string;
+}
+
+/** `GET /v1/conversations` (needs `X-User-Token`): the verified user's conversations with this agent, latest first. */
+export interface ConversationSummary {
+  session_id: string;
+  /** The first user message, at most 80 characters. */
+  title: string;
+  updated_at: string;
+}
+export interface ConversationsResponse {
+  conversations: ConversationSummary[];
 }
 
 /**
@@ -45,6 +70,8 @@ export interface Source {
 
 export interface HistoryResponse {
   messages: StoredMessage[];
+  /** A reply for this session is being produced right now (by any proxy instance). */
+  pending?: boolean;
 }
 
 export type FinishReason = 'stop' | 'length' | 'model_length' | 'error' | 'tool_calls' | 'aborted' | 'timeout';
@@ -62,6 +89,8 @@ export interface DoneEvent {
   tokens_used: number;
   response_time_ms: number;
   finish_reason: FinishReason;
+  /** The reply was ended by Stop (`finish_reason` is then `aborted`). */
+  stopped?: boolean;
 }
 export interface ErrorEventData {
   code: ErrorCode;
@@ -99,9 +128,12 @@ export type ChatEventName = keyof ChatEventMap;
 export const ERROR_STATUS = {
   invalid_request: 400,
   invalid_api_key: 401,
+  invalid_user_token: 401,
+  identity_required: 401,
   agent_inactive: 403,
   origin_not_allowed: 403,
   not_found: 404,
+  reply_in_progress: 409,
   payload_too_large: 413,
   rate_limited: 429,
   internal_error: 500,
@@ -118,6 +150,8 @@ export interface ErrorBody {
 
 /** Header that carries the widget's key. */
 export const API_KEY_HEADER = 'X-Api-Key';
+/** Header that carries the visitor's identity token (a JWT signed by the site's backend). */
+export const USER_TOKEN_HEADER = 'X-User-Token';
 /** Header the proxy answers with on every response, also inside SSE error events. */
 export const REQUEST_ID_HEADER = 'X-Request-Id';
 

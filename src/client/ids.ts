@@ -14,6 +14,8 @@ export interface IdStore {
   sessionId(apiKey: string): string;
   /** Forgets the current session of this key and starts a new one (a "new conversation" button). */
   newSession(apiKey: string): string;
+  /** Continues an existing session of this key (a conversation reopened from the switcher). */
+  setSession(apiKey: string, sessionId: string): string;
 }
 
 /** Storage key of an agent's session: only the key's public prefix, never the whole key. */
@@ -62,6 +64,7 @@ export function createIdStore(storage?: Storage | null): IdStore {
     visitorId: () => get(VISITOR_KEY),
     sessionId: (apiKey) => get(sessionKey(apiKey)),
     newSession: (apiKey) => write(sessionKey(apiKey), newId()),
+    setSession: (apiKey, id) => write(sessionKey(apiKey), id),
   };
 }
 
