@@ -29,31 +29,10 @@ export interface StoredMessage {
   created_at: string;
   /** What an assistant reply cites; present only when it cites something. */
   sources?: Source[];
-  /** An assistant reply ended by Stop (`POST /v1/sessions/{id}/stop`): its text is what was streamed. */
-  stopped?: boolean;
+  /** An assistant reply ended by the visitor's Stop: `content` is exactly what was streamed. */
+  stopped?: true;
   /** This visitor's current rating of an assistant reply; absent when none. */
   feedback?: FeedbackRating;
-}
-
-export type FeedbackRating = 'up' | 'down';
-
-/** `POST /v1/messages/{message_id}/feedback` body; `rating: null` clears. */
-export interface FeedbackRequest {
-  session_id: string;
-  rating: FeedbackRating | null;
-  /** At most 1000 characters. */
-  comment?: string;
-}
-
-/** `GET /v1/conversations` (needs `X-User-Token`): the verified user's conversations with this agent, latest first. */
-export interface ConversationSummary {
-  session_id: string;
-  /** The first user message, at most 80 characters. */
-  title: string;
-  updated_at: string;
-}
-export interface ConversationsResponse {
-  conversations: ConversationSummary[];
 }
 
 /**
@@ -71,7 +50,31 @@ export interface Source {
 export interface HistoryResponse {
   messages: StoredMessage[];
   /** A reply for this session is being produced right now (by any proxy instance). */
-  pending?: boolean;
+  pending: boolean;
+}
+
+/** A thumbs up or down on an assistant reply. */
+export type FeedbackRating = 'up' | 'down';
+
+/** `POST /v1/messages/{message_id}/feedback` request body (answer: 204). `rating: null` clears. */
+export interface FeedbackRequest {
+  session_id: string;
+  rating: FeedbackRating | null;
+  /** At most `LIMITS.feedbackCommentChars` characters. */
+  comment?: string;
+}
+
+/** One of a verified user's conversations (`GET /v1/conversations`). */
+export interface ConversationSummary {
+  session_id: string;
+  /** The first user message, at most 80 characters. */
+  title: string;
+  updated_at: string;
+}
+
+/** `GET /v1/conversations` answer (needs `X-User-Token`): latest activity first, at most 50. */
+export interface ConversationsResponse {
+  conversations: ConversationSummary[];
 }
 
 export type FinishReason = 'stop' | 'length' | 'model_length' | 'error' | 'tool_calls' | 'aborted' | 'timeout';
@@ -89,8 +92,8 @@ export interface DoneEvent {
   tokens_used: number;
   response_time_ms: number;
   finish_reason: FinishReason;
-  /** The reply was ended by Stop (`finish_reason` is then `aborted`). */
-  stopped?: boolean;
+  /** The reply was ended by `POST /v1/sessions/{id}/stop` (finish_reason `aborted`). */
+  stopped?: true;
 }
 export interface ErrorEventData {
   code: ErrorCode;
@@ -150,7 +153,7 @@ export interface ErrorBody {
 
 /** Header that carries the widget's key. */
 export const API_KEY_HEADER = 'X-Api-Key';
-/** Header that carries the visitor's identity token (a JWT signed by the site's backend). */
+/** Header that carries the visitor's identity: a JWT (HS256) signed by the site's backend with the agent's identity secret. */
 export const USER_TOKEN_HEADER = 'X-User-Token';
 /** Header the proxy answers with on every response, also inside SSE error events. */
 export const REQUEST_ID_HEADER = 'X-Request-Id';
@@ -164,5 +167,8 @@ export const LIMITS = {
   metadataDepth: 3,
   idPattern: /^[A-Za-z0-9_-]{8,255}$/,
   historyLimitMax: 200,
+  feedbackCommentChars: 1000,
+  /** Longest `sub` claim of a visitor token. */
+  userRefChars: 255,
 } as const;
 

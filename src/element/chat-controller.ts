@@ -286,7 +286,7 @@ export class ChatController implements ReactiveController {
   /** Sends `text` as a new turn (the element fired the send event). Resolves when the reply ends. */
   async send(text: string) {
     const api = this.#api();
-    const { apiKey, metadata } = this.#host;
+    const { metadata } = this.#host;
     const abort = (this.#abort = new AbortController());
     const gen = this.#gen;
     const id = `local-${Date.now()}`;
@@ -434,7 +434,10 @@ export class ChatController implements ReactiveController {
     this.#frame = 0;
     this.#buffer = '';
     const { apiKey } = this.#host;
-    if (apiKey) session ? this.#ids.setSession(apiKey, session) : this.#ids.newSession(apiKey);
+    if (apiKey) {
+      if (session) this.#ids.setSession(apiKey, session);
+      else this.#ids.newSession(apiKey);
+    }
     this.#tabs.join(this.#channel());
     this.#dispatch({ type: 'reset', loaded });
   }

@@ -3,7 +3,7 @@
  * opens. Pressing the active thumb again clears the rating. The element keeps which comment field is open.
  */
 import { css, html, nothing } from 'lit';
-import type { FeedbackRating } from '../protocol.ts';
+import { LIMITS, type FeedbackRating } from '../protocol.ts';
 import type { Message } from './chat-state.ts';
 import { SEND, THUMB, icon } from './icons.ts';
 import type { Strings } from './strings.ts';
@@ -23,7 +23,9 @@ export function feedbackView(
     send(((e.currentTarget as HTMLFormElement).elements[0] as HTMLTextAreaElement).value.trim());
   };
   const key = (e: KeyboardEvent) => {
-    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) (e.preventDefault(), (e.target as HTMLTextAreaElement).form!.requestSubmit());
+    if (e.key !== 'Enter' || e.shiftKey || e.isComposing) return;
+    e.preventDefault();
+    (e.target as HTMLTextAreaElement).form!.requestSubmit();
   };
   return html`<div part="feedback" class="rate">${(['up', 'down'] as const).map(
     (r) => html`<button part="button feedback-${r}" class="icon ${r}" aria-pressed=${String(m.feedback === r)}
@@ -32,7 +34,7 @@ export function feedbackView(
   )}${comment === 'sent' ? html`<span part="note" class="note" role="status">${s.thanks}</span>` : nothing}</div>
 ${comment === 'open'
     ? html`<form part="feedback-form" class="comment" @submit=${submit}><textarea part="input feedback-comment" class="input" rows="1"
-  maxlength="1000" dir="auto" aria-label=${s.comment} placeholder=${s.comment} @keydown=${key}></textarea><button
+  maxlength=${LIMITS.feedbackCommentChars} dir="auto" aria-label=${s.comment} placeholder=${s.comment} @keydown=${key}></textarea><button
   part="button feedback-send" class="icon send" aria-label=${s.send} title=${s.send}>${icon(SEND)}</button></form>`
     : nothing}`;
 }

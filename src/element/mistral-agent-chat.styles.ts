@@ -149,10 +149,9 @@ export default css`
     width: 26px;
     height: 26px;
   }
-  .launcher {
-    position: relative;
-  }
+  /* Over the launcher's corner but outside the button (its name says the count), not in the way of a click. */
   .badge {
+    pointer-events: none;
     position: absolute;
     top: -4px;
     inset-inline-end: -4px;

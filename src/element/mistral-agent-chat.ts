@@ -389,7 +389,7 @@ export class MistralAgentChat extends LitElement {
 
   #sendComment(m: Message, text: string) {
     if (!text) return void (this.#comment = { id: '', state: '' }, this.requestUpdate());
-    void this.#chat.rate(m, 'down', text.slice(0, 1000)).then((ok) => ok && ((this.#comment = { id: m.id, state: 'sent' }), this.requestUpdate()));
+    void this.#chat.rate(m, 'down', text.slice(0, LIMITS.feedbackCommentChars)).then((ok) => ok && ((this.#comment = { id: m.id, state: 'sent' }), this.requestUpdate()));
   }
 
   /** Puts the finished reply's text in the polite live region, once. */
@@ -580,10 +580,10 @@ export class MistralAgentChat extends LitElement {
       ${inline
         ? nothing
         : html`<button part="launcher" class="launcher" aria-controls="panel" aria-expanded=${String(this.opened)}
-            aria-label=${this.opened ? s.closeChat : this.#unread ? `${s.openChat} (${s.unread})` : s.openChat} @click=${this.toggle}>
+            aria-label=${this.opened ? s.closeChat : this.#unread ? `${s.openChat} (${fmt(s.unreadCount, { n: this.#unread })})` : s.openChat} @click=${this.toggle}>
             ${icon(this.opened ? CLOSE : CHAT)}
-            ${this.#unread ? html`<span part="unread-badge" class="badge" aria-hidden="true">${this.#unread}</span>` : nothing}
           </button>
+          ${this.#unread ? html`<span part="unread-badge" class="badge" aria-hidden="true">${this.#unread}</span>` : nothing}
           <div class="sr" role="status">${this.#unread ? s.unread : ''}</div>`}
       <div id="panel" part="panel" class="panel" role=${inline ? 'region' : 'dialog'} aria-labelledby="heading"
         lang=${this.#lang} dir=${isRtl(this.#lang) ? 'rtl' : 'ltr'} ?hidden=${!this.#shown} @keydown=${this.#onPanelKey}>

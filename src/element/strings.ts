@@ -58,6 +58,7 @@ const en = {
   comment: 'What was wrong? (optional)',
   thanks: 'Thank you for your feedback.',
   unread: 'New reply in the chat',
+  unreadCount: '{n} unread',
 };
 
 export type Strings = typeof en;
@@ -114,6 +115,7 @@ const fr: Strings = {
   comment: 'Qu’est-ce qui n’allait pas ? (facultatif)',
   thanks: 'Merci pour votre avis.',
   unread: 'Nouvelle réponse dans la discussion',
+  unreadCount: 'non lues : {n}',
 };
 
 const builtIn: Record<string, Strings> = { en, fr };
