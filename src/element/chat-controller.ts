@@ -178,7 +178,10 @@ export class ChatController implements ReactiveController {
       if (gen !== this.#gen) return;
       this.#tabs.join(this.#channel());
       this.#dispatch({ type: 'loaded', messages, pending });
+      const left = this.#ids.inFlight(this.#host.apiKey, false);
       if (pending) void this.#watch(gen);
+      // The page before was left mid-reply and the reply is stored since: news for a closed panel.
+      else if (left && messages.at(-1)?.role === 'assistant') this.#replied();
     } catch (e) {
       // A conversation bound to a signed-in user whose token this page does not have (a shared computer, a
       // signed-out visitor): not theirs to see; start a new one.
@@ -307,6 +310,7 @@ export class ChatController implements ReactiveController {
       this.#stream = this.md ? new this.md.MarkdownStream({ allowImages: false }) : undefined;
       const sid = this.#sid;
       this.#tabs.join(this.#channel());
+      this.#ids.inFlight(this.#host.apiKey, true);
       await this.#turn(api, sid, text, id, { ...pageMetadata(), ...metadata }, abort, gen);
     } finally {
       if (this.#abort === abort) this.#abort = undefined;
@@ -338,6 +342,7 @@ export class ChatController implements ReactiveController {
       );
       // Every delta received is rendered before the reply is marked done or stopped: what was shown is what is stored.
       this.#flush();
+      this.#ids.inFlight(this.#host.apiKey, false);
       const stopped = done.stopped === true || done.finish_reason === 'aborted';
       tabs.post({ type: 'done', id: done.message_id, stopped });
       if (gen !== this.#gen) return;
@@ -353,6 +358,8 @@ export class ChatController implements ReactiveController {
     } catch (e) {
       this.#flush();
       tabs.post({ type: 'refresh' });
+      // A page being left cuts the stream too (a network error): then the mark stays for the next page.
+      if ((e as ChatError).code !== 'network') this.#ids.inFlight(this.#host.apiKey, false);
       if (abort.signal.aborted) {
         if (gen === this.#gen && this.busy) this.#dispatch({ type: 'stopped' });
       } else if (gen === this.#gen) this.#fail(e, 'send');
@@ -440,6 +447,11 @@ export class ChatController implements ReactiveController {
     }
     this.#tabs.join(this.#channel());
     this.#dispatch({ type: 'reset', loaded });
+  }
+
+  /** The page before was left while a reply of this conversation was on its way. */
+  get inFlight() {
+    return !!this.#host.apiKey && this.#ids.inFlight(this.#host.apiKey);
   }
 
   /** The id of the conversation shown (the switcher marks it). */

@@ -314,6 +314,8 @@ export class MistralAgentChat extends LitElement {
     if (this.#fromStub === 'open') void this.updateComplete.then(() => this.open());
     else if (this.#fromStub === 'focus') this.focus();
     const problem = this.#problem;
+    // Left mid-reply on the page before: look for the reply now, panel closed or not (the badge tells).
+    if (!problem && !this.#shown && this.#chat.inFlight) void this.updateComplete.then(() => this.#chat.load());
     if (problem) {
       console.error(
         problem === 'noEndpoint'

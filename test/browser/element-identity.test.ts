@@ -386,6 +386,29 @@ describe('<mistral-agent-chat> tabs and unread', () => {
     expect(live.textContent).to.equal('');
   });
 
+  it('left mid-reply on the page before: looks for the reply with the panel closed, and shows the badge when it is stored', async () => {
+    const prefix = KEY.slice(0, 12);
+    localStorage.setItem(`mistral-agent-chat:session:${prefix}`, 'sess_left_mid_reply');
+    localStorage.setItem(`mistral-agent-chat:flight:${prefix}`, 'sess_left_mid_reply');
+    proxy.history = [msg('u1', 'user', 'What are your opening hours?')];
+    proxy.pending = true;
+    const el = await fixture<MistralAgentChat>(html`<mistral-agent-chat api-key=${KEY} endpoint=${ENDPOINT}></mistral-agent-chat>`);
+    await waitUntil(() => proxy.callsTo(/sess_left_mid_reply\/messages$/).length === 1, 'history asked with the panel closed');
+    proxy.history = [...proxy.history, msg('a1', 'assistant', 'From 9 to 6.')];
+    proxy.pending = false;
+    await waitUntil(() => $(el, '[part~=unread-badge]'), 'badge', { timeout: 4000 });
+    el.open();
+    await waitUntil(() => bodies(el).length === 2);
+    expect(bodies(el)).to.deep.equal(['What are your opening hours?', 'From 9 to 6.']);
+    expect(localStorage.getItem(`mistral-agent-chat:flight:${prefix}`)).to.equal(null);
+  });
+
+  it('does not call the proxy for a closed panel when no reply was left on its way', async () => {
+    await fixture<MistralAgentChat>(html`<mistral-agent-chat api-key=${KEY} endpoint=${ENDPOINT}></mistral-agent-chat>`);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(proxy.calls).to.have.length(0);
+  });
+
   it('speaks French in the new states', async () => {
     proxy.history = [msg('u1', 'user', 'Bonjour')];
     proxy.pending = true;
