@@ -1,0 +1,117 @@
+/**
+ * Continuity through the script-tag embed, in Chromium against the real server (issue 13 items 3 to 5,
+ * issue 14 item 5): a visitor who follows a link mid-reply reads the whole reply on the next page; two
+ * tabs of one site show one conversation live; a stopped reply reads the same, marked stopped, after a reload.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Browser } from 'playwright-core';
+import { axeViolations, launchBrowser, openPage, type Watched } from './helpers/browser.ts';
+import { startSite, type Site } from './helpers/site.ts';
+import { eventually, startStack, type Stack } from './helpers/stack.ts';
+import { widget } from './helpers/widget.ts';
+
+const T = { timeout: 90_000 };
+const STORY = 'Once upon a time there was a widget that streamed its replies word by word. '.repeat(8).trim();
+/** Markdown whose last words are a link: a reply stopped inside it must read the same after a reload. */
+const LINKED = `${'The proxy keeps every conversation in PostgreSQL and streams the reply as it comes. '.repeat(5)}See the [Mistral documentation](https://docs.mistral.ai/) for more.`;
+
+let browser: Browser;
+let stack: Stack;
+let site: Site;
+const pages: Watched[] = [];
+
+before(async () => {
+  browser = await launchBrowser();
+  stack = await startStack('pglite');
+  site = await startSite({ proxy: stack.url, key: stack.keys.main });
+});
+after(async () => {
+  for (const w of pages) await w.close().catch(() => {});
+  await site?.close();
+  await stack?.close();
+  await browser?.close();
+});
+
+const page = async () => {
+  const w = await openPage(browser);
+  pages.push(w);
+  return w;
+};
+const markdown = async (chat: ReturnType<typeof widget>) => (await chat.replies.last().locator('[part~="markdown"]').innerText()).trim();
+
+describe('continuity (script-tag embed, real server, PGlite)', () => {
+  it('a visitor who follows a link mid-reply reads the whole reply on the next page', T, async () => {
+    const w = await page();
+    await w.page.goto(`${site.url}/pages/embed.html`);
+    const chat = widget(w.page);
+    await chat.launcher.click();
+    const before = stack.standIn.requests.length;
+    stack.standIn.script({ type: 'reply', text: STORY, chunkDelayMs: 60 });
+    await chat.ask('Tell me a long story');
+    await eventually(async () => (await chat.replies.first().innerText()).length > 20, 15_000, 'the first words');
+
+    await w.page.goto(`${site.url}/pages/page-two.html`);
+    const two = widget(w.page);
+    // The panel is closed on the new page: the launcher says a reply came.
+    await two.host.locator('[part~="unread-badge"]').waitFor({ timeout: 30_000 });
+    assert.match((await two.launcher.getAttribute('aria-label')) ?? '', /1 unread/);
+    await two.launcher.click();
+    await eventually(async () => (await markdown(two)) === STORY, 15_000, 'the whole reply on page two');
+    assert.equal(await two.note.count(), 0, 'not marked stopped');
+    assert.equal(await stack.standIn.requests[before]!.outcome, 'finished', 'the proxy read Mistral to the end');
+    const stored = await stack.history((await two.sessionId(stack.keys.main))!);
+    assert.equal(stored.at(-1)?.content, STORY);
+    assert.deepEqual(w.errors, []);
+  });
+
+  it('two tabs of one site show one conversation live, with one reply streaming at a time', T, async () => {
+    const a = await page();
+    const b = await a.page.context().newPage();
+    await a.page.goto(`${site.url}/pages/embed.html`);
+    await b.goto(`${site.url}/pages/embed.html`);
+    const chatA = widget(a.page);
+    const chatB = widget(b);
+    await chatA.launcher.click();
+    await chatB.launcher.click();
+    await chatB.input.waitFor();
+    stack.standIn.script({ type: 'reply', text: STORY, chunkDelayMs: 60 });
+    const before = stack.standIn.requests.length;
+    await chatA.ask('Tab A asks');
+    await chatB.waitForText(chatB.userMessages.last(), 'Tab A asks');
+    // B mirrors the reply while it streams, and takes no message meanwhile.
+    await eventually(async () => (await chatB.replies.count()) === 1 && (await chatB.replies.first().innerText()).length > 20, 15_000, 'B streams');
+    assert.equal(await chatB.stop.count(), 1, "B's composer is busy");
+    await chatA.idle();
+    await chatB.idle();
+    await eventually(async () => (await markdown(chatB)) === STORY, 10_000, 'B shows the whole reply');
+    assert.equal(await markdown(chatA), STORY);
+    assert.equal(stack.standIn.requests.length, before + 1, 'one turn only');
+    await b.close();
+  });
+
+  it('a stopped reply reads the same, marked stopped, after a reload', T, async () => {
+    const w = await page();
+    await w.page.goto(`${site.url}/pages/embed.html`);
+    const chat = widget(w.page);
+    await chat.launcher.click();
+    stack.standIn.script({ type: 'reply', text: LINKED, chunkDelayMs: 60 });
+    await chat.ask('Where is the documentation?');
+    await eventually(async () => (await chat.replies.first().innerText()).length > 120, 20_000, 'some words');
+    await chat.stop.click();
+    await chat.waitForText(chat.note, 'Stopped.');
+    await chat.idle();
+    const shown = await markdown(chat);
+    assert.ok(shown.length > 120 && shown.length < LINKED.length, `partial: "${shown}"`);
+
+    const stored = await stack.history((await chat.sessionId(stack.keys.main))!);
+    assert.equal(stored.at(-1)?.stopped, true);
+    await w.page.reload();
+    const again = widget(w.page);
+    await again.launcher.click();
+    await again.waitForText(again.note, 'Stopped.');
+    assert.equal(await markdown(again), shown, 'the same text after the reload');
+    assert.deepEqual(await axeViolations(w.page), []);
+    assert.deepEqual(w.errors, []);
+  });
+});
