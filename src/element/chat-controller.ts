@@ -38,6 +38,8 @@ const POLL_MAX_MS = 5000;
 const POLL_FOR_MS = 130_000;
 /** After Stop, how long the stream may take to end before it is cut here. */
 const STOP_GRACE_MS = 5000;
+/** A mirrored reply with no news from its tab for this long is looked for in the history instead. */
+const MIRROR_SILENCE_MS = 15_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -83,6 +85,7 @@ export class ChatController implements ReactiveController {
   readonly #tabs = new TabSync((m) => this.#onTab(m));
   /** This tab shows another tab's reply as it streams (it saw the message that started it). */
   #mirroring = false;
+  #quiet?: ReturnType<typeof setTimeout>;
 
   constructor(host: ChatHost, replied: () => void = () => {}) {
     this.#host = host;
@@ -215,6 +218,7 @@ export class ChatController implements ReactiveController {
 
   /** Reloads the stored history in place (another tab changed it in a way that was not mirrored). */
   async #refresh() {
+    if (!this.state.loaded) return;
     const gen = this.#gen;
     try {
       const { messages, pending } = await this.#api().session(this.#sid, LIMITS.historyLimitMax);
@@ -235,6 +239,9 @@ export class ChatController implements ReactiveController {
   /** What another tab of this conversation did. */
   #onTab(m: TabMessage) {
     const own = !!this.#abort;
+    // A tab closed mid-reply says nothing more: after a silence, the stored history (and `pending`) tells.
+    clearTimeout(this.#quiet);
+    if (!own && m.type !== 'done') this.#quiet = setTimeout(() => ((this.#mirroring = false), void this.#refresh()), MIRROR_SILENCE_MS);
     if (!this.state.loaded || own) {
       // Not shown yet (a closed panel): only the unread badge; its history loads when opened.
       if (m.type === 'done' && !own) this.#replied();
@@ -436,6 +443,7 @@ export class ChatController implements ReactiveController {
   #restart(loaded: boolean, session?: string) {
     this.#abort?.abort();
     this.#gen++;
+    this.#loading = undefined;
     this.#mirroring = false;
     cancelAnimationFrame(this.#frame);
     this.#frame = 0;
