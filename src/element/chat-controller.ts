@@ -480,6 +480,11 @@ export class ChatController implements ReactiveController {
     this.#host.requestUpdate();
   }
 
+  /** Shows the current conversation again from scratch (its history is loaded on the next `load()`). */
+  restart() {
+    this.#restart(false, this.#sid);
+  }
+
   /** Reopens a conversation of the switcher: its history, its session id. */
   openConversation(sessionId: string) {
     this.#restart(false, sessionId);

@@ -25,6 +25,15 @@ const jsonList = {
   },
 };
 
+/** The `sub` of a user token (not verified: the proxy does that), to tell a refreshed token from another user's. */
+const userOf = (token: string): string => {
+  try {
+    return String((JSON.parse(atob(token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/'))) as { sub?: unknown }).sub ?? '');
+  } catch {
+    return token;
+  }
+};
+
 /** The counter appears when fewer than this many characters are left. */
 const COUNTER_FROM = 500;
 
@@ -292,6 +301,12 @@ export class MistralAgentChat extends LitElement {
     this.#s = stringsFor(this.#lang, this.strings);
     if (changed.has('opened') && !this.opened) this.#refocus = this.matches(':focus-within');
     if (this.#shown) this.#unread = 0;
+    // Another visitor signed in, or the visitor signed out (a shared computer): the conversation shown may be
+    // theirs no longer. It is loaded again with the new token (another user's answers 404: a new one starts).
+    if (this.hasUpdated && changed.has('userToken') && userOf(changed.get('userToken') ?? '') !== userOf(this.userToken)) {
+      this.#convs = false;
+      this.#chat.restart();
+    }
     // First open (or connect, inline): load the agent's name and the stored history.
     if ((['opened', 'mode', 'apiKey', 'endpoint', 'userToken'] as const).some((k) => changed.has(k)) && this.#shown && !this.#problem)
       void this.#chat.load();

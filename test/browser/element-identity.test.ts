@@ -157,6 +157,29 @@ describe('<mistral-agent-chat> signed-in visitor', () => {
     });
   }
 
+  it('another user signing in (or the visitor signing out) loads the conversation again: not theirs, so a new one', async () => {
+    const jwt = (sub: string, exp: number) => `e30.${btoa(JSON.stringify({ sub, exp })).replace(/=+$/, '')}.sig`;
+    proxy.history = [msg('u1', 'user', 'my private question'), msg('a1', 'assistant', 'my private answer')];
+    const el = await inline({ token: jwt('alice', 1) });
+    await waitUntil(() => bodies(el).length === 2);
+    const session = proxy.callsTo(/messages$/)[0]!.url.pathname;
+    const loads = () => proxy.callsTo(/messages$/).length;
+    // A refreshed token of the same user changes nothing.
+    el.userToken = jwt('alice', 2);
+    await el.updateComplete;
+    await new Promise((r) => setTimeout(r, 50));
+    expect(loads()).to.equal(1);
+    expect(bodies(el)).to.have.length(2);
+    // Bob on the same computer: the proxy answers 404 for Alice's conversation; a new one starts, empty.
+    proxy.onHistory = (call) =>
+      call.url.pathname === session ? errorBody(404, 'not_found') : new Response('{"messages":[],"pending":false}', { headers: { 'content-type': 'application/json' } });
+    el.userToken = jwt('bob', 1);
+    await waitUntil(() => loads() === 3, 'loaded again, then a new session');
+    await waitUntil(() => bodies(el).length === 0, 'nothing of Alice shows');
+    expect(proxy.callsTo(/messages$/)[1]!.headers.get('X-User-Token')).to.equal(jwt('bob', 1));
+    expect(proxy.callsTo(/messages$/)[2]!.url.pathname).to.not.equal(session);
+  });
+
   it('starts a new conversation when the stored one belongs to another user (404): nothing of it shows', async () => {
     localStorage.setItem(`mistral-agent-chat:session:${KEY.slice(0, 12)}`, 'sess_of_someone_else');
     proxy.onHistory = (call) =>
