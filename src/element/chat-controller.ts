@@ -96,6 +96,8 @@ export class ChatController implements ReactiveController {
   hostConnected() {
     addEventListener('online', this.#net);
     addEventListener('offline', this.#net);
+    // Moved in the page: listen to the other tabs again.
+    if (this.state.loaded) this.#tabs.join(this.#channel());
   }
 
   hostDisconnected() {
@@ -188,7 +190,10 @@ export class ChatController implements ReactiveController {
     } catch (e) {
       // A conversation bound to a signed-in user whose token this page does not have (a shared computer, a
       // signed-out visitor): not theirs to see; start a new one.
-      if ((e as ChatError).code === 'not_found' && gen === this.#gen && !again) return (this.#restart(false), this.#load(true));
+      if ((e as ChatError).code === 'not_found' && gen === this.#gen && !again) {
+        this.#restart(false);
+        return (this.#loading = this.#load(true));
+      }
       const refused = (e as ChatError).code === 'network' && navigator.onLine && (await this.#refused());
       if (gen === this.#gen) this.#fail(refused || e, 'history');
     }
