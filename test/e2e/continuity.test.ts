@@ -1,10 +1,12 @@
 /**
  * Continuity through the script-tag embed, in Chromium against the real server (issue 13 items 3 to 5,
  * issue 14 item 5): a visitor who follows a link mid-reply reads the whole reply on the next page; two
- * tabs of one site show one conversation live; a stopped reply reads the same, marked stopped, after a reload.
+ * tabs of one site show one conversation live; a stopped reply reads the same, marked stopped, after a reload;
+ * a signed-in visitor finds their conversation on a second device, and a signed-out one sees none of it.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { SignJWT } from 'jose';
 import type { Browser } from 'playwright-core';
 import { axeViolations, launchBrowser, openPage, type Watched } from './helpers/browser.ts';
 import { startSite, type Site } from './helpers/site.ts';
@@ -113,5 +115,68 @@ describe('continuity (script-tag embed, real server, PGlite)', () => {
     assert.equal(await markdown(again), shown, 'the same text after the reload');
     assert.deepEqual(await axeViolations(w.page), []);
     assert.deepEqual(w.errors, []);
+  });
+});
+
+describe('a signed-in visitor on two devices (script-tag embed, real server, PGlite)', () => {
+  const SECRET = 'an identity secret of the shop, 32+ chars long';
+  const sign = async (sub: string) =>
+    new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setExpirationTime('1h').sign(new TextEncoder().encode(SECRET));
+  /** The embed page with the token the shop's backend would print into it. */
+  const open = async (token: string) => {
+    const w = await page();
+    await w.page.goto(`${site.url}/pages/embed.html`);
+    await w.page.evaluate((t) => document.querySelector('mistral-agent-chat')!.setAttribute('user-token', t), token);
+    const chat = widget(w.page);
+    await chat.launcher.click();
+    return { w, chat };
+  };
+
+  before(async () => {
+    await stack.admin((db) => db.query('update public.agents set identity_secret = $1 where api_key = $2', [SECRET, stack.keys.main]));
+  });
+  after(async () => {
+    await stack.admin((db) => db.query('update public.agents set identity_secret = null where api_key = $1', [stack.keys.main]));
+  });
+
+  it('finds the conversation of the first device in the switcher of the second, reopens it and continues it', T, async () => {
+    const token = await sign(`user_${Date.now()}`);
+    const first = await open(token);
+    await first.chat.ask('Where is my order 1234?');
+    await first.chat.idle();
+    await first.chat.replies.first().waitFor();
+    const session = await first.chat.sessionId(stack.keys.main);
+
+    // Another browser profile: its own storage, so a new session, but the same user.
+    const second = await open(token);
+    assert.notEqual(await second.chat.sessionId(stack.keys.main), session);
+    await second.chat.host.locator('[part~="conversations-button"]').click();
+    const item = second.chat.host.locator('[part~="conversation"]', { hasText: 'Where is my order 1234?' });
+    await item.click();
+    await second.chat.waitForText(second.chat.userMessages.first(), 'Where is my order 1234?');
+    assert.equal(await second.chat.sessionId(stack.keys.main), session);
+    assert.deepEqual(await axeViolations(second.w.page), []);
+
+    // Rated on the second device: the first sees the rating after a reload.
+    await second.chat.host.locator('[part~="feedback-up"]').click();
+    await eventually(async () => (await second.chat.host.locator('[part~="feedback-up"]').getAttribute('aria-pressed')) === 'true');
+    await first.w.page.reload();
+    await first.w.page.evaluate((t) => document.querySelector('mistral-agent-chat')!.setAttribute('user-token', t), token);
+    const again = widget(first.w.page);
+    await again.launcher.click();
+    await eventually(async () => (await again.host.locator('[part~="feedback-up"]').getAttribute('aria-pressed')) === 'true', 10_000, 'the rating restored');
+    assert.deepEqual(first.w.errors, []);
+    assert.deepEqual(second.w.errors, []);
+  });
+
+  it('an anonymous visitor of the same browser never sees a signed-in conversation', T, async () => {
+    const token = await sign(`user_${Date.now()}`);
+    const { w, chat } = await open(token);
+    await chat.ask('My private question');
+    await chat.idle();
+    // Signed out: the page drops the token.
+    await w.page.evaluate(() => document.querySelector('mistral-agent-chat')!.removeAttribute('user-token'));
+    await eventually(async () => (await chat.userMessages.count()) === 0, 10_000, 'the conversation gone');
+    assert.equal(await chat.host.locator('[part~="conversations-button"]').count(), 0);
   });
 });
