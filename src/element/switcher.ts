@@ -19,15 +19,14 @@ export function switcherView(
     const t = new Date(d);
     return isNaN(+t) ? '' : t.toLocaleString(lang, { dateStyle: 'medium', timeStyle: 'short' });
   };
+  // (Kept on few lines: template whitespace ships in the bundle.)
   return html`<div id="convs" part="conversations" class="convs" aria-busy=${list === null}>${list === null
     ? nothing
     : typeof list === 'string'
       ? html`<p class="note" role="alert">${error(list)}</p>`
       : list.length
         ? html`<ul aria-label=${s.conversations}>${list.map(
-            (c) => html`<li><button part="button conversation" class="conv" dir="auto"
-              aria-current=${c.session_id === current ? 'true' : nothing} @click=${() => open(c.session_id)}>${c.title}<span
-              class="note">${when(c.updated_at)}</span></button></li>`,
+            (c) => html`<li><button part="button conversation" class="conv" dir="auto" aria-current=${c.session_id === current ? 'true' : nothing} @click=${() => open(c.session_id)}>${c.title}<span class="note">${when(c.updated_at)}</span></button></li>`,
           )}</ul>`
         : html`<p class="note">${s.noConversations}</p>`}</div>`;
 }
