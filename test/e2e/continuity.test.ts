@@ -6,12 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { SignJWT } from 'jose';
 import type { Browser } from 'playwright-core';
 import { axeViolations, launchBrowser, openPage, type Watched } from './helpers/browser.ts';
 import { startSite, type Site } from './helpers/site.ts';
 import { eventually, startStack, type Stack } from './helpers/stack.ts';
 import { widget } from './helpers/widget.ts';
+import { newIdentitySecret, userToken } from '../helpers/user-token.ts';
 
 const T = { timeout: 90_000 };
 const STORY = 'Once upon a time there was a widget that streamed its replies word by word. '.repeat(8).trim();
@@ -119,9 +119,8 @@ describe('continuity (script-tag embed, real server, PGlite)', () => {
 });
 
 describe('a signed-in visitor on two devices (script-tag embed, real server, PGlite)', () => {
-  const SECRET = 'an identity secret of the shop, 32+ chars long';
-  const sign = async (sub: string) =>
-    new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setExpirationTime('1h').sign(new TextEncoder().encode(SECRET));
+  const SECRET = newIdentitySecret();
+  const sign = (sub: string) => userToken(SECRET, sub);
   /** The embed page with the token the shop's backend would print into it. */
   const open = async (token: string) => {
     const w = await page();
@@ -140,7 +139,7 @@ describe('a signed-in visitor on two devices (script-tag embed, real server, PGl
   });
 
   it('finds the conversation of the first device in the switcher of the second, reopens it and continues it', T, async () => {
-    const token = await sign(`user_${Date.now()}`);
+    const token = sign(`user_${Date.now()}`);
     const first = await open(token);
     await first.chat.ask('Where is my order 1234?');
     await first.chat.idle();
@@ -156,21 +155,27 @@ describe('a signed-in visitor on two devices (script-tag embed, real server, PGl
     await second.chat.waitForText(second.chat.userMessages.first(), 'Where is my order 1234?');
     assert.equal(await second.chat.sessionId(stack.keys.main), session);
     assert.deepEqual(await axeViolations(second.w.page), []);
+    await second.chat.ask('And when will it arrive?');
+    await second.chat.idle();
+    await eventually(async () => (await second.chat.replies.count()) === 2, 10_000, 'the second reply');
+    const res = await fetch(`${stack.url}/v1/sessions/${session}/messages`, { headers: { 'X-Api-Key': stack.keys.main, 'X-User-Token': token } });
+    const { messages } = (await res.json()) as { messages: { content: string }[] };
+    assert.deepEqual(messages.map((m) => m.content).filter((c) => !c.startsWith('Echo')), ['Where is my order 1234?', 'And when will it arrive?'], 'one conversation');
 
     // Rated on the second device: the first sees the rating after a reload.
-    await second.chat.host.locator('[part~="feedback-up"]').click();
-    await eventually(async () => (await second.chat.host.locator('[part~="feedback-up"]').getAttribute('aria-pressed')) === 'true');
+    await second.chat.host.locator('[part~="feedback-up"]').first().click();
+    await eventually(async () => (await second.chat.host.locator('[part~="feedback-up"]').first().getAttribute('aria-pressed')) === 'true');
     await first.w.page.reload();
     await first.w.page.evaluate((t) => document.querySelector('mistral-agent-chat')!.setAttribute('user-token', t), token);
     const again = widget(first.w.page);
     await again.launcher.click();
-    await eventually(async () => (await again.host.locator('[part~="feedback-up"]').getAttribute('aria-pressed')) === 'true', 10_000, 'the rating restored');
+    await eventually(async () => (await again.host.locator('[part~="feedback-up"]').first().getAttribute('aria-pressed')) === 'true', 10_000, 'the rating restored');
     assert.deepEqual(first.w.errors, []);
     assert.deepEqual(second.w.errors, []);
   });
 
   it('an anonymous visitor of the same browser never sees a signed-in conversation', T, async () => {
-    const token = await sign(`user_${Date.now()}`);
+    const token = sign(`user_${Date.now()}`);
     const { w, chat } = await open(token);
     await chat.ask('My private question');
     await chat.idle();
