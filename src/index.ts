@@ -7,6 +7,7 @@ export { MistralAgentChat } from './element/mistral-agent-chat.ts';
 export {
   MistralChatCloseEvent,
   MistralChatErrorEvent,
+  MistralChatFeedbackEvent,
   MistralChatOpenEvent,
   MistralChatResponseEvent,
   MistralChatSendEvent,

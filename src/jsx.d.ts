@@ -22,6 +22,7 @@ import type { MistralAgentChat } from './element/mistral-agent-chat.ts';
 import type {
   MistralChatCloseEvent,
   MistralChatErrorEvent,
+  MistralChatFeedbackEvent,
   MistralChatOpenEvent,
   MistralChatResponseEvent,
   MistralChatSendEvent,
@@ -42,9 +43,11 @@ export interface MistralAgentChatProps {
   'allow-images'?: boolean;
   strings?: MistralAgentChat['strings'];
   metadata?: Record<string, unknown>;
+  'user-token'?: string;
   'onmistral-chat-open'?: (e: MistralChatOpenEvent) => void;
   'onmistral-chat-close'?: (e: MistralChatCloseEvent) => void;
   'onmistral-chat-send'?: (e: MistralChatSendEvent) => void;
   'onmistral-chat-response'?: (e: MistralChatResponseEvent) => void;
   'onmistral-chat-error'?: (e: MistralChatErrorEvent) => void;
+  'onmistral-chat-feedback'?: (e: MistralChatFeedbackEvent) => void;
 }

@@ -1,6 +1,6 @@
 /**
- * Browser client for widget protocol v1 (see DESIGN.md): `GET /v1/agent`, `GET /v1/sessions/{id}/messages`
- * and the streamed `POST /v1/chat`. Fetch-based, no server imports; SSE framing by eventsource-parser.
+ * Browser client for widget protocol v1 (see DESIGN.md): `GET /v1/agent`, `GET /v1/sessions/{id}/messages`,
+ * the streamed `POST /v1/chat`, and the wave-2 additions (`GET /v1/conversations`, Stop, feedback, `X-User-Token`). Fetch-based, no server imports; SSE framing by eventsource-parser.
  * Every failure becomes a {@link ChatError} with a code the element can map to a message; a raw response
  * body is never surfaced (an HTML error page from a CDN must not end up in the chat).
  */
@@ -9,11 +9,15 @@ import {
   API_KEY_HEADER,
   ERROR_STATUS,
   REQUEST_ID_HEADER,
+  USER_TOKEN_HEADER,
   type ActivityEvent,
   type AgentInfo,
   type ChatRequest,
+  type ConversationSummary,
   type DoneEvent,
   type ErrorCode,
+  type FeedbackRequest,
+  type HistoryResponse,
   type Source,
   type StartEvent,
   type StoredMessage,
@@ -62,6 +66,8 @@ export interface ChatClientOptions {
   endpoint: string;
   apiKey: string;
   fetch?: typeof fetch;
+  /** The visitor's identity token, read at each call (sent as `X-User-Token` when not empty). */
+  userToken?: () => string | null | undefined;
   /** How long a stream may stay open after its `done` or `error` event before the client lets go (default 5000 ms). */
   drainMs?: number;
 }
@@ -83,12 +89,14 @@ export class ChatClient {
   readonly endpoint: string;
   readonly #apiKey: string;
   readonly #fetch: typeof fetch | undefined;
+  readonly #token: () => string | null | undefined;
   readonly #drainMs: number;
 
   constructor(opts: ChatClientOptions) {
     this.endpoint = opts.endpoint.replace(/\/+$/, '');
     this.#apiKey = opts.apiKey;
     this.#fetch = opts.fetch;
+    this.#token = opts.userToken ?? (() => '');
     this.#drainMs = opts.drainMs ?? 5000;
   }
 
@@ -99,17 +107,49 @@ export class ChatClient {
   }
 
   async history(sessionId: string, limit?: number, signal?: AbortSignal): Promise<StoredMessage[]> {
+    return (await this.session(sessionId, limit, signal)).messages;
+  }
+
+  /** The stored history and whether a reply is being produced right now (`pending`). */
+  async session(sessionId: string, limit?: number, signal?: AbortSignal): Promise<Required<HistoryResponse>> {
     const query = limit === undefined ? '' : `?limit=${encodeURIComponent(String(limit))}`;
-    const path = `/v1/sessions/${encodeURIComponent(sessionId)}/messages${query}`;
-    const body = await this.#json(await this.#send('GET', path, undefined, signal), signal);
+    const body = await this.#json(await this.#send('GET', `${sessionPath(sessionId)}/messages${query}`, undefined, signal), signal);
     const messages = isRecord(body) ? body.messages : undefined;
     if (!Array.isArray(messages) || !messages.every(isStoredMessage)) {
       throw badResponse('history has an unexpected shape');
     }
-    return messages.map(({ sources, ...m }) => {
-      const valid = validSources(sources);
-      return valid.length ? { ...m, sources: valid } : m;
-    });
+    return {
+      pending: isRecord(body) && body.pending === true,
+      // Optional fields are kept only when well-formed.
+      messages: messages.map(({ sources, stopped, feedback, ...m }) => {
+        const valid = validSources(sources);
+        return {
+          ...m,
+          ...(valid.length ? { sources: valid } : {}),
+          ...(stopped === true ? { stopped } : {}),
+          ...(feedback === 'up' || feedback === 'down' ? { feedback } : {}),
+        };
+      }),
+    };
+  }
+
+  /** `GET /v1/conversations`: the verified user's conversations (needs a user token). */
+  async conversations(signal?: AbortSignal): Promise<ConversationSummary[]> {
+    const body = await this.#json(await this.#send('GET', '/v1/conversations', undefined, signal), signal);
+    const list = isRecord(body) ? body.conversations : undefined;
+    if (!Array.isArray(list)) throw badResponse('conversations have an unexpected shape');
+    return list.filter((c): c is ConversationSummary => hasShape(c, { session_id: 'string', title: 'string', updated_at: 'string' }));
+  }
+
+  /** `POST /v1/sessions/{id}/stop`: ends the reply being produced for this session (204, also when there is none). */
+  async stop(sessionId: string, signal?: AbortSignal): Promise<void> {
+    await discard(await this.#send('POST', `${sessionPath(sessionId)}/stop`, undefined, signal));
+  }
+
+  /** `POST /v1/messages/{id}/feedback`: rates a reply (`rating: null` clears). */
+  async feedback(messageId: string, body: FeedbackRequest, signal?: AbortSignal): Promise<void> {
+    const path = `/v1/messages/${encodeURIComponent(messageId)}/feedback`;
+    await discard(await this.#send('POST', path, JSON.stringify(body), signal));
   }
 
   /** Resolves with the done event; rejects with ChatError (error event, HTTP error JSON, network, aborted, stream closed without done). */
@@ -216,9 +256,11 @@ export class ChatClient {
     if (signal?.aborted) throw new ChatError('aborted', 'the request was cancelled');
     const headers: Record<string, string> = {
       [API_KEY_HEADER]: this.#apiKey,
-      Accept: method === 'POST' ? 'text/event-stream, application/json' : 'application/json',
+      Accept: path === '/v1/chat' ? 'text/event-stream, application/json' : 'application/json',
     };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
+    const token = this.#token();
+    if (token) headers[USER_TOKEN_HEADER] = token;
     const doFetch = this.#fetch ?? globalThis.fetch;
     let res: Response;
     try {
@@ -328,6 +370,8 @@ type Shaped<S extends Shape> = Record<string, unknown> & { [K in keyof S]: S[K] 
 function hasShape<S extends Shape>(v: unknown, shape: S): v is Shaped<S> {
   return isRecord(v) && Object.entries(shape).every(([k, t]) => typeof v[k] === t);
 }
+
+const sessionPath = (id: string) => `/v1/sessions/${encodeURIComponent(id)}`;
 
 const isStartEvent = (v: unknown): v is StartEvent => hasShape(v, { conversation_id: 'string', message_id: 'string' });
 const isDeltaEvent = (v: unknown): v is { text: string } => hasShape(v, { text: 'string' });

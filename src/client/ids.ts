@@ -14,6 +14,13 @@ export interface IdStore {
   sessionId(apiKey: string): string;
   /** Forgets the current session of this key and starts a new one (a "new conversation" button). */
   newSession(apiKey: string): string;
+  /** Continues an existing session of this key (a conversation reopened from the switcher). */
+  setSession(apiKey: string, sessionId: string): string;
+  /**
+   * Whether a reply of this key's session was on its way when the page was left (a link clicked mid-reply):
+   * `on` sets or clears it; the next page then looks for the reply even with its panel closed.
+   */
+  inFlight(apiKey: string, on?: boolean): boolean;
 }
 
 /** Storage key of an agent's session: only the key's public prefix, never the whole key. */
@@ -57,11 +64,29 @@ export function createIdStore(storage?: Storage | null): IdStore {
     return value;
   };
   const get = (key: string): string => read(key) ?? write(key, newId());
+  const flightKey = (apiKey: string) => `${PREFIX}flight:${apiKey.slice(0, 12)}`;
 
   return {
     visitorId: () => get(VISITOR_KEY),
     sessionId: (apiKey) => get(sessionKey(apiKey)),
     newSession: (apiKey) => write(sessionKey(apiKey), newId()),
+    setSession: (apiKey, id) => write(sessionKey(apiKey), id),
+    inFlight(apiKey, on) {
+      const key = flightKey(apiKey);
+      const session = get(sessionKey(apiKey));
+      if (on) write(key, session);
+      else if (on === false) {
+        memory.delete(key);
+        unsaved.add(key);
+        try {
+          store?.removeItem(key);
+          unsaved.delete(key);
+        } catch {
+          // memory already says "none"
+        }
+      }
+      return read(key) === session;
+    },
   };
 }
 

@@ -2,7 +2,7 @@
  * The conversation as a pure reducer: no DOM, no network, unit-testable anywhere.
  * The controller feeds it actions; the element renders the state.
  */
-import type { Source, StoredMessage } from '../protocol.ts';
+import type { FeedbackRating, Source, StoredMessage } from '../protocol.ts';
 
 export interface Message {
   id: string;
@@ -13,6 +13,8 @@ export interface Message {
   status?: 'streaming' | 'stopped' | 'failed';
   /** What an assistant reply cites. */
   sources?: Source[];
+  /** The visitor's rating of a finished reply. */
+  feedback?: FeedbackRating;
 }
 
 export interface ViewError {
@@ -44,17 +46,22 @@ export interface ChatState {
   activity: string | null;
   /** Sources cited before the reply's first words. */
   pending: Source[];
+  /** A reply is being produced elsewhere (an earlier page, another tab or device): it is polled for. */
+  coming: boolean;
 }
 
 export type Action =
   | { type: 'history' }
-  | { type: 'loaded'; messages: StoredMessage[] }
+  | { type: 'loaded'; messages: StoredMessage[]; pending?: boolean }
+  /** The stored history again (polled, or after another tab changed it): it replaces the list. */
+  | { type: 'synced'; messages: StoredMessage[]; pending: boolean }
   | { type: 'send'; id: string; text: string }
   | { type: 'delta'; text: string }
   | { type: 'sources'; sources: Source[] }
   | { type: 'activity'; tool: string | null }
   | { type: 'done'; id: string }
-  | { type: 'stopped' }
+  | { type: 'stopped'; id?: string }
+  | { type: 'feedback'; id: string; rating?: FeedbackRating | null }
   | { type: 'fail'; error: ViewError }
   | { type: 'retry' }
   | { type: 'reset'; loaded: boolean };
@@ -68,6 +75,7 @@ export const initialState: ChatState = {
   lastText: '',
   activity: null,
   pending: [],
+  coming: false,
 };
 
 /** `add` appended to `list`, but for ids already there (the first one stays). */
@@ -77,6 +85,18 @@ const merge = (list: Source[] = [], add: Source[]): Source[] => [...list, ...add
 const cite = (sources: Source[] | undefined) => (sources?.length ? { sources } : {});
 
 const STREAMING_ID = '';
+
+const fromStored = ({ id, role, content, sources, stopped, feedback }: StoredMessage): Message => ({
+  id,
+  role,
+  text: content,
+  ...cite(sources),
+  ...(stopped ? { status: 'stopped' as const } : {}),
+  ...(feedback ? { feedback } : {}),
+});
+
+/** Waiting for a reply produced elsewhere, or not. */
+const coming = (pending = false) => ({ coming: pending, phase: pending ? ('waiting' as const) : ('idle' as const) });
 
 /** Replaces the last message if it is the reply being streamed. */
 const patchReply = (messages: Message[], patch: (m: Message) => Message): Message[] => {
@@ -92,14 +112,18 @@ export function reduce(s: ChatState, a: Action): ChatState {
       // Stored messages first, then what the visitor sent while they loaded.
       return {
         ...s,
+        ...(a.pending ? coming(true) : {}),
         loading: false,
         loaded: true,
-        messages: [...a.messages.map(({ id, role, content, sources }) => ({ id, role, text: content, ...cite(sources) })), ...s.messages],
+        messages: [...a.messages.map(fromStored), ...s.messages],
       };
+    case 'synced':
+      return { ...s, ...coming(a.pending), activity: null, messages: a.messages.map(fromStored) };
     case 'send':
       return {
         ...s,
         phase: 'waiting',
+        coming: false,
         error: null,
         activity: null,
         pending: [],
@@ -126,10 +150,24 @@ export function reduce(s: ChatState, a: Action): ChatState {
         s.phase === 'waiting'
           ? [...s.messages, { id: a.id, role: 'assistant' as const, text: '', ...cite(s.pending) }]
           : patchReply(s.messages, ({ role, text, sources }) => ({ id: a.id, role, text, ...cite(sources) }));
-      return { ...s, phase: 'idle', activity: null, pending: [], messages };
+      return { ...s, ...coming(), activity: null, pending: [], messages };
     }
     case 'stopped':
-      return { ...s, phase: 'idle', activity: null, messages: patchReply(s.messages, (m) => ({ ...m, status: 'stopped' })) };
+      return {
+        ...s,
+        ...coming(),
+        activity: null,
+        messages: patchReply(s.messages, (m) => ({ ...m, id: a.id ?? m.id, status: 'stopped' })),
+      };
+    case 'feedback':
+      return {
+        ...s,
+        messages: s.messages.map((m) => {
+          if (m.id !== a.id) return m;
+          const { feedback: _, ...rest } = m;
+          return a.rating ? { ...rest, feedback: a.rating } : rest;
+        }),
+      };
     case 'fail':
       return a.error.retry === 'history'
         ? { ...s, loading: false, error: a.error }

@@ -2,7 +2,7 @@
  * Typed events of `<mistral-agent-chat>`. All bubble and cross the shadow boundary (`composed`),
  * so a host page can listen on the element or on `document`.
  */
-import type { Source } from '../protocol.ts';
+import type { FeedbackRating, Source } from '../protocol.ts';
 
 const init = (cancelable = false): EventInit => ({ bubbles: true, composed: true, cancelable });
 
@@ -58,6 +58,25 @@ export class MistralChatErrorEvent extends Event {
   }
 }
 
+/**
+ * The visitor rated a reply (the rating is stored): `message_id`, `rating` (`up`, `down`, or null when cleared),
+ * `comment` when they wrote one. The same fields are in `detail`.
+ */
+export class MistralChatFeedbackEvent extends Event {
+  static readonly eventName = 'mistral-chat-feedback';
+  constructor(
+    readonly message_id: string,
+    readonly rating: FeedbackRating | null,
+    readonly comment?: string,
+  ) {
+    super(MistralChatFeedbackEvent.eventName, init());
+  }
+  get detail() {
+    const { message_id, rating, comment } = this;
+    return comment === undefined ? { message_id, rating } : { message_id, rating, comment };
+  }
+}
+
 declare global {
   interface GlobalEventHandlersEventMap {
     'mistral-chat-open': MistralChatOpenEvent;
@@ -65,5 +84,6 @@ declare global {
     'mistral-chat-send': MistralChatSendEvent;
     'mistral-chat-response': MistralChatResponseEvent;
     'mistral-chat-error': MistralChatErrorEvent;
+    'mistral-chat-feedback': MistralChatFeedbackEvent;
   }
 }

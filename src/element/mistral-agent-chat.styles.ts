@@ -69,6 +69,8 @@ export default css`
     --mistral-chat-shadow: 0 12px 40px rgb(0 0 0 / 0.2);
     --mistral-chat-launcher-shadow: 0 4px 14px rgb(0 0 0 / 0.25);
     --mistral-chat-z-index: 2147483000;
+    --mistral-chat-badge-bg: #b91c1c;
+    --mistral-chat-badge-fg: #fff;
 
     /* A page rule that targets this element beats any :host rule, even at zero specificity (a reset
        such as '*:where(…) { all: unset }'); an !important :host rule beats every page rule. So the
@@ -146,6 +148,21 @@ export default css`
   .launcher svg {
     width: 26px;
     height: 26px;
+  }
+  /* Over the launcher's corner but outside the button (its name says the count), not in the way of a click. */
+  .badge {
+    pointer-events: none;
+    position: absolute;
+    top: -4px;
+    inset-inline-end: -4px;
+    min-width: 20px;
+    padding: 0 5px;
+    border-radius: 10px;
+    background: var(--mistral-chat-badge-bg);
+    color: var(--mistral-chat-badge-fg);
+    font-size: 12px;
+    font-weight: 600;
+    line-height: 20px;
   }
   .panel {
     position: absolute;

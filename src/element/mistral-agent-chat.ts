@@ -1,14 +1,17 @@
 import { LitElement, html, nothing, type PropertyDeclarations, type PropertyValues } from 'lit';
 import { LIMITS } from '../protocol.ts';
 import { ChatController } from './chat-controller.ts';
+import type { FeedbackRating } from '../protocol.ts';
 import type { Message, ViewError } from './chat-state.ts';
 import { MistralChatCloseEvent, MistralChatOpenEvent, MistralChatResponseEvent, MistralChatSendEvent } from './events.ts';
-import { CHAT, CLOSE, NEW, SEND, STOP, icon } from './icons.ts';
+import { feedbackStyles, feedbackView, type CommentState } from './feedback.ts';
+import { CHAT, CLOSE, LIST, NEW, SEND, STOP, icon } from './icons.ts';
 import styles from './mistral-agent-chat.styles.ts';
 import { morphHTML } from './morph-html.ts';
 import { activityText, sourcesStyles, sourcesView } from './sources.ts';
 import { fmt, isRtl, resolveLang, stringsFor, type Strings } from './strings.ts';
 import { STUB_OPEN } from './stub.ts';
+import { switcherStyles, switcherView } from './switcher.ts';
 
 /** `starters` attribute: a JSON array of strings; anything else is ignored. */
 const jsonList = {
@@ -20,6 +23,15 @@ const jsonList = {
       return [];
     }
   },
+};
+
+/** The `sub` of a user token (not verified: the proxy does that), to tell a refreshed token from another user's. */
+const userOf = (token: string): string => {
+  try {
+    return String((JSON.parse(atob(token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/'))) as { sub?: unknown }).sub ?? '');
+  } catch {
+    return token;
+  }
 };
 
 /** The counter appears when fewer than this many characters are left. */
@@ -35,15 +47,20 @@ const COUNTER_FROM = 500;
  * @fires {MistralChatCloseEvent} mistral-chat-close - The panel closed (bubble mode).
  * @fires {MistralChatSendEvent} mistral-chat-send - The visitor is about to send `event.text`. Cancelable: `preventDefault()` keeps it from being sent.
  * @fires {MistralChatResponseEvent} mistral-chat-response - A reply finished: `event.id`, `event.text` (Markdown source), `event.tokens_used`, `event.sources` (what it cites).
- * @fires {MistralChatErrorEvent} mistral-chat-error - A request failed: `event.code` (protocol error code, `network` or `offline`; `origin_not_allowed` also when the browser hid the proxy's refusal of this page's origin), `event.message` (for the site owner).
+ * @fires {MistralChatFeedbackEvent} mistral-chat-feedback - The visitor rated a reply and the rating is stored: `event.message_id`, `event.rating` (`up`, `down`, or null when cleared), `event.comment` when they wrote one (the same fields in `event.detail`).
+ * @fires {MistralChatErrorEvent} mistral-chat-error - A request failed: `event.code` (protocol error code such as `invalid_user_token` or `identity_required`, `network` or `offline`; `origin_not_allowed` also when the browser hid the proxy's refusal of this page's origin), `event.message` (for the site owner).
  *
  * @csspart launcher - The round button that opens and closes the panel (bubble mode).
+ * @csspart unread-badge - The count of replies that finished while the panel was closed, on the launcher (cleared when opened).
  * @csspart panel - The chat window (a non-modal dialog in bubble mode, a region inline).
  * @csspart header - The panel's top bar.
  * @csspart heading - The title in the header (the agent's name by default).
  * @csspart button - Every button inside the panel (icon buttons, send, stop, retry, starters, copy).
  * @csspart new-button - The "New conversation" button.
  * @csspart close-button - The close button in the header (bubble mode).
+ * @csspart conversations-button - The header button that shows the signed-in visitor's conversations (with `user-token`).
+ * @csspart conversations - The list of the signed-in visitor's conversations, under the header.
+ * @csspart conversation - One conversation of that list (a button: its first message and date; the one shown has `aria-current`).
  * @csspart messages - The scrolling message list (`role="log"`).
  * @csspart message - Each message row, with `message-user` or `message-assistant`.
  * @csspart message-user - A message row written by the visitor.
@@ -56,7 +73,14 @@ const COUNTER_FROM = 500;
  * @csspart code-block - A code block in a reply (wraps `pre`; a `pre` wider than the bubble scrolls sideways and is a tab stop).
  * @csspart copy-button - The copy button of a code block.
  * @csspart typing - The typing indicator row shown until the first words of a reply arrive.
- * @csspart note - The "Stopped." note under an interrupted reply.
+ * @csspart note - The "Stopped." note under an interrupted reply, the "answer is on its way" note, the thank-you for feedback.
+ * @csspart coming - The note under the last question while its answer is produced elsewhere (an earlier page, another tab).
+ * @csspart feedback - The thumbs under a finished reply.
+ * @csspart feedback-up - The thumbs-up button (`aria-pressed` when chosen; pressed again, it clears the rating).
+ * @csspart feedback-down - The thumbs-down button (opens a comment field).
+ * @csspart feedback-form - The optional comment field after a thumbs-down (with `feedback-comment`, `feedback-send`).
+ * @csspart feedback-comment - The comment textarea (also has `input`).
+ * @csspart feedback-send - The button that sends the comment.
  * @csspart sources - The numbered list of sources under a reply that cites some (a labelled `ol`).
  * @csspart source - One source: its title (a link to it, with its domain, when it has a URL) and snippet.
  * @csspart error - An error in the conversation (or a configuration problem).
@@ -108,9 +132,11 @@ const COUNTER_FROM = 500;
  * @cssprop [--mistral-chat-shadow=0 12px 40px rgb(0 0 0 / 0.2)] - Panel shadow.
  * @cssprop [--mistral-chat-launcher-shadow=0 4px 14px rgb(0 0 0 / 0.25)] - Launcher shadow.
  * @cssprop [--mistral-chat-z-index=2147483000] - Stacking order of the launcher and panel.
+ * @cssprop [--mistral-chat-badge-bg=#b91c1c] - Unread badge background (on the launcher).
+ * @cssprop [--mistral-chat-badge-fg=#fff] - Unread badge text.
  */
 export class MistralAgentChat extends LitElement {
-  static override styles = [styles, sourcesStyles];
+  static override styles = [styles, sourcesStyles, feedbackStyles, switcherStyles];
 
   // Declared here rather than with decorators: the decorator helpers cost ~0.6 KB gzip in the bundle.
   static override properties: PropertyDeclarations = {
@@ -128,6 +154,7 @@ export class MistralAgentChat extends LitElement {
     allowImages: { type: Boolean, attribute: 'allow-images' },
     strings: { attribute: false },
     metadata: { attribute: false },
+    userToken: { attribute: 'user-token' },
   };
 
   /** The widget key of the agent (`mac_…`), sent as `X-Api-Key`. Required. */
@@ -175,7 +202,20 @@ export class MistralAgentChat extends LitElement {
   /** Merged into the metadata the conversation stores (page URL, referrer, language, time zone and viewport are sent by default). Property only. */
   metadata: Record<string, unknown> = {};
 
-  readonly #chat = new ChatController(this);
+  /**
+   * The signed-in visitor's identity: a JWT your backend signs with the agent's identity secret (HS256, `sub`
+   * and `exp`), sent as `X-User-Token`. With it, the visitor's conversations follow them across devices (a
+   * switcher in the header). Attribute `user-token`.
+   */
+  userToken = '';
+
+  readonly #chat = new ChatController(this, () => this.#replied());
+  /** Replies that finished while the panel was closed (the launcher's badge). */
+  #unread = 0;
+  /** The switcher's list is shown. */
+  #convs = false;
+  /** The reply whose comment field is open or was sent. */
+  #comment: { id: string; state: CommentState } = { id: '', state: '' };
   /** Length of the draft (drives the send button and the counter). */
   #len = 0;
   /** Text of the polite live region: the last finished reply. */
@@ -219,6 +259,7 @@ export class MistralAgentChat extends LitElement {
   /** Starts a new conversation (new `session_id`); the old one stays stored on the server. */
   reset() {
     this.#chat.reset();
+    this.#convs = false;
     this.#stick = true;
   }
 
@@ -262,8 +303,15 @@ export class MistralAgentChat extends LitElement {
     this.#lang = resolveLang(this.lang);
     this.#s = stringsFor(this.#lang, this.strings);
     if (changed.has('opened') && !this.opened) this.#refocus = this.matches(':focus-within');
+    if (this.#shown) this.#unread = 0;
+    // Another visitor signed in, or the visitor signed out (a shared computer): the conversation shown may be
+    // theirs no longer. It is loaded again with the new token (another user's answers 404: a new one starts).
+    if (this.hasUpdated && changed.has('userToken') && userOf(changed.get('userToken') ?? '') !== userOf(this.userToken)) {
+      this.#convs = false;
+      this.#chat.restart();
+    }
     // First open (or connect, inline): load the agent's name and the stored history.
-    if ((['opened', 'mode', 'apiKey', 'endpoint'] as const).some((k) => changed.has(k)) && this.#shown && !this.#problem)
+    if ((['opened', 'mode', 'apiKey', 'endpoint', 'userToken'] as const).some((k) => changed.has(k)) && this.#shown && !this.#problem)
       void this.#chat.load();
   }
 
@@ -284,6 +332,8 @@ export class MistralAgentChat extends LitElement {
     if (this.#fromStub === 'open') void this.updateComplete.then(() => this.open());
     else if (this.#fromStub === 'focus') this.focus();
     const problem = this.#problem;
+    // Left mid-reply on the page before: look for the reply now, panel closed or not (the badge tells).
+    if (!problem && !this.#shown && this.#chat.inFlight) void this.updateComplete.then(() => this.#chat.load());
     if (problem) {
       console.error(
         problem === 'noEndpoint'
@@ -341,6 +391,39 @@ export class MistralAgentChat extends LitElement {
     }
   }
 
+  /** A reply finished: counted on the launcher while the panel is closed (and said by its live region). */
+  #replied() {
+    if (this.#shown) return;
+    this.#unread++;
+    this.requestUpdate();
+  }
+
+  #toggleConvs() {
+    this.#convs = !this.#convs;
+    if (this.#convs) {
+      this.#chat.conversations = null;
+      void this.#chat.listConversations();
+    }
+    this.requestUpdate();
+  }
+
+  #openConv(sessionId: string) {
+    this.#convs = false;
+    this.#stick = true;
+    void this.#chat.openConversation(sessionId);
+    this.#input?.focus();
+  }
+
+  #rate(m: Message, rating: FeedbackRating | null) {
+    this.#comment = { id: m.id, state: rating === 'down' ? 'open' : '' };
+    void this.#chat.rate(m, rating);
+  }
+
+  #sendComment(m: Message, text: string) {
+    if (!text) return void (this.#comment = { id: '', state: '' }, this.requestUpdate());
+    void this.#chat.rate(m, 'down', text.slice(0, LIMITS.feedbackCommentChars)).then((ok) => ok && ((this.#comment = { id: m.id, state: 'sent' }), this.requestUpdate()));
+  }
+
   /** Puts the finished reply's text in the polite live region, once. */
   async #announceReply() {
     this.#announce = '';
@@ -360,7 +443,12 @@ export class MistralAgentChat extends LitElement {
   }
 
   #onPanelKey(e: KeyboardEvent) {
-    if (e.key === 'Escape' && !e.isComposing && this.mode !== 'inline' && this.opened) {
+    if (e.key !== 'Escape' || e.isComposing) return;
+    if (this.#convs) {
+      e.stopPropagation();
+      this.#toggleConvs();
+      this.#q<HTMLElement>('[part~=conversations-button]')?.focus();
+    } else if (this.mode !== 'inline' && this.opened) {
       e.stopPropagation();
       this.close();
     }
@@ -424,6 +512,9 @@ export class MistralAgentChat extends LitElement {
       </div>
       ${m.sources?.length ? sourcesView(m.sources, this.#s) : nothing}
       ${m.status === 'stopped' ? html`<span part="note" class="note">${this.#s.stopped}</span>` : nothing}
+      ${!user && m.id && !m.id.startsWith('local-') && (!m.status || m.status === 'stopped')
+        ? feedbackView(m, this.#s, this.#comment.id === m.id ? this.#comment.state : '', (r) => this.#rate(m, r), (t) => this.#sendComment(m, t))
+        : nothing}
     </div>`;
   }
 
@@ -446,6 +537,10 @@ export class MistralAgentChat extends LitElement {
     return html`
       <div part="header" class="header">
         <h2 id="heading" part="heading" class="heading">${this.heading || chat.agentName || s.title}</h2>
+        ${this.userToken
+          ? html`<button part="button conversations-button" class="icon" aria-label=${s.conversations} title=${s.conversations}
+              aria-expanded=${String(this.#convs)} aria-controls="convs" @click=${this.#toggleConvs}>${icon(LIST)}</button>`
+          : nothing}
         <button part="button new-button" class="icon" aria-label=${s.newChat} title=${s.newChat} @click=${this.reset}>
           ${icon(NEW)}
         </button>
@@ -455,6 +550,9 @@ export class MistralAgentChat extends LitElement {
               ${icon(CLOSE)}
             </button>`}
       </div>
+      ${this.#convs && this.userToken
+        ? switcherView(chat.conversations, chat.sessionId, s, this.#lang, (c) => this.#errorText({ code: c }), (id) => this.#openConv(id))
+        : nothing}
       <div part="messages" class="messages" role="log" aria-label=${s.log} aria-live="off" aria-busy=${busy || st.loading}
         tabindex="0" @scroll=${this.#onScroll} @click=${this.#onListClick}>
         ${problem ? html`<p part="error" class="error" role="alert">${s[problem]}</p>` : nothing}
@@ -464,6 +562,7 @@ export class MistralAgentChat extends LitElement {
             </div>`
           : nothing}
         ${st.messages.map((m) => this.#message(m))}
+        ${st.coming ? html`<p part="note coming" class="note" role="status">${s.coming}</p>` : nothing}
         ${st.phase === 'waiting'
           ? html`<div part="message message-assistant typing" class="message">
               <div part="bubble bubble-assistant" class="bubble typing"><span class="dot"></span><span class="dot"></span><span class="dot"></span>
@@ -497,7 +596,7 @@ export class MistralAgentChat extends LitElement {
           : nothing}
         <button type=${busy ? 'button' : 'submit'} part="button ${busy ? 'stop' : 'send'}" class="icon send"
           aria-label=${busy ? s.stop : s.send} title=${busy ? s.stop : s.send}
-          ?disabled=${!busy && (!this.#len || left < 0 || off)} @click=${busy ? () => chat.stop() : nothing}>
+          ?disabled=${busy ? chat.stopping : !this.#len || left < 0 || off} @click=${busy ? () => chat.stop() : nothing}>
           ${icon(busy ? STOP : SEND)}
         </button>
       </form>
@@ -513,9 +612,11 @@ export class MistralAgentChat extends LitElement {
       ${inline
         ? nothing
         : html`<button part="launcher" class="launcher" aria-controls="panel" aria-expanded=${String(this.opened)}
-            aria-label=${this.opened ? s.closeChat : s.openChat} @click=${this.toggle}>
+            aria-label=${this.opened ? s.closeChat : this.#unread ? `${s.openChat} (${fmt(s.unreadCount, { n: this.#unread })})` : s.openChat} @click=${this.toggle}>
             ${icon(this.opened ? CLOSE : CHAT)}
-          </button>`}
+          </button>
+          ${this.#unread ? html`<span part="unread-badge" class="badge" aria-hidden="true">${this.#unread}</span>` : nothing}
+          <div class="sr" role="status">${this.#unread ? s.unread : ''}</div>`}
       <div id="panel" part="panel" class="panel" role=${inline ? 'region' : 'dialog'} aria-labelledby="heading"
         lang=${this.#lang} dir=${isRtl(this.#lang) ? 'rtl' : 'ltr'} ?hidden=${!this.#shown} @keydown=${this.#onPanelKey}>
         ${this.#body()}

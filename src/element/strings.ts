@@ -47,6 +47,18 @@ const en = {
   e_network: 'The server could not be reached. Check your connection and try again.',
   e_offline: 'You are offline. Reconnect, then try again.',
   e_default: 'Something went wrong. Please try again.',
+  e_invalid_user_token: 'Your sign-in for this chat has expired. Reload the page or sign in again.',
+  e_identity_required: 'Please sign in to chat with this assistant.',
+  e_reply_in_progress: 'A reply is already on its way. Wait for it, then try again.',
+  conversations: 'Your conversations',
+  noConversations: 'No conversations yet.',
+  coming: 'The answer is on its way…',
+  helpful: 'Helpful',
+  notHelpful: 'Not helpful',
+  comment: 'What was wrong? (optional)',
+  thanks: 'Thank you for your feedback.',
+  unread: 'New reply in the chat',
+  unreadCount: '{n} unread',
 };
 
 export type Strings = typeof en;
@@ -92,6 +104,18 @@ const fr: Strings = {
   e_network: 'Le serveur est injoignable. Vérifiez votre connexion et réessayez.',
   e_offline: 'Vous êtes hors ligne. Reconnectez-vous, puis réessayez.',
   e_default: 'Une erreur est survenue. Réessayez.',
+  e_invalid_user_token: 'Votre connexion à cette discussion a expiré. Rechargez la page ou reconnectez-vous.',
+  e_identity_required: 'Connectez-vous pour discuter avec cet assistant.',
+  e_reply_in_progress: 'Une réponse est déjà en route. Attendez-la, puis réessayez.',
+  conversations: 'Vos conversations',
+  noConversations: 'Aucune conversation pour le moment.',
+  coming: 'La réponse arrive…',
+  helpful: 'Utile',
+  notHelpful: 'Pas utile',
+  comment: 'Qu’est-ce qui n’allait pas ? (facultatif)',
+  thanks: 'Merci pour votre avis.',
+  unread: 'Nouvelle réponse dans la discussion',
+  unreadCount: 'non lues : {n}',
 };
 
 const builtIn: Record<string, Strings> = { en, fr };

@@ -330,6 +330,59 @@ describe('ChatClient', () => {
     });
   });
 
+  describe('wave 2 calls', () => {
+    const client = (f: typeof globalThis.fetch, userToken = 'tok.en.sig') => new ChatClient({ endpoint: 'https://p.example', apiKey: 'k', fetch: f, userToken: () => userToken });
+    const headers = (c: Call | undefined) => c?.init.headers as Record<string, string>;
+
+    it('reads pending, stopped and feedback from the history, keeping only well-formed marks', async () => {
+      const { fetch, calls } = stubFetch(() =>
+        Response.json({
+          pending: true,
+          messages: [
+            { id: '1', role: 'user', content: 'Hi', created_at: 't' },
+            { id: '2', role: 'assistant', content: 'Hel', created_at: 't', stopped: true, feedback: 'up' },
+            { id: '3', role: 'assistant', content: 'x', created_at: 't', stopped: 'yes', feedback: 'meh' },
+          ],
+        }),
+      );
+      const got = await client(fetch).session('session_1', 200);
+      expect(got.pending).to.equal(true);
+      expect(got.messages.map((m) => [m.stopped, m.feedback])).to.deep.equal([
+        [undefined, undefined],
+        [true, 'up'],
+        [undefined, undefined],
+      ]);
+      expect(headers(calls[0])['X-User-Token']).to.equal('tok.en.sig');
+    });
+
+    it('lists conversations, posts Stop and feedback with the token, and sends no token header when it is empty', async () => {
+      const { fetch, calls } = stubFetch((c) =>
+        c.url.endsWith('/v1/conversations')
+          ? Response.json({ conversations: [{ session_id: 's1', title: 'Hi', updated_at: 't' }, { session_id: 2 }] })
+          : new Response(null, { status: 204 }),
+      );
+      expect(await client(fetch).conversations()).to.deep.equal([{ session_id: 's1', title: 'Hi', updated_at: 't' }]);
+      await client(fetch).stop('a/b');
+      await client(fetch, '').feedback('m/1', { session_id: 's1', rating: null });
+      expect(calls.map((c) => `${c.init.method} ${c.url}`)).to.deep.equal([
+        'GET https://p.example/v1/conversations',
+        'POST https://p.example/v1/sessions/a%2Fb/stop',
+        'POST https://p.example/v1/messages/m%2F1/feedback',
+      ]);
+      expect(JSON.parse(String(calls[2]!.init.body))).to.deep.equal({ session_id: 's1', rating: null });
+      expect(headers(calls[1])['X-User-Token']).to.equal('tok.en.sig');
+      expect('X-User-Token' in headers(calls[2])).to.equal(false);
+    });
+
+    it('maps the identity refusals and reply_in_progress to their codes', async () => {
+      for (const [code, status] of [['invalid_user_token', 401], ['identity_required', 401], ['reply_in_progress', 409]] as const) {
+        const { fetch } = stubFetch(() => Response.json({ error: { code, message: 'no' } }, { status }));
+        const err = await rejection(client(fetch).conversations());
+        expect([err.code, err.status]).to.deep.equal([code, status]);
+      }
+    });
+  });
+
   describe('parseRetryAfter', () => {
     it('reads delta-seconds and HTTP dates', () => {
       const now = Date.parse('2025-01-01T00:00:00Z');

@@ -157,8 +157,36 @@ describe('<mistral-agent-chat> conversation', () => {
     expect(shown().innerHTML).to.equal(expected(text).innerHTML);
   });
 
-  it('stops a reply: the request is aborted, the partial text stays, marked stopped, no error', async () => {
+  it('stops a reply: asks the proxy, reads on to the end, shows exactly what streamed, marked stopped, no error', async () => {
     const el = await chat();
+    const next = proxy.nextReply();
+    type(el, 'tell me a story');
+    const reply = await next;
+    reply.start();
+    reply.delta('Once upon');
+    await frames();
+    $<HTMLButtonElement>(el, '[part~=stop]')!.click();
+    await waitUntil(() => proxy.callsTo(/\/stop$/).length === 1, 'stop requested');
+    const [stop] = proxy.callsTo(/\/stop$/);
+    expect(stop!.method).to.equal('POST');
+    expect(stop!.url.pathname).to.equal(`/v1/sessions/${reply.body.session_id}/stop`);
+    expect(stop!.headers.get('X-Api-Key')).to.equal(KEY);
+    // The proxy relays what it had before it saw the stop, then ends the reply: all of it is shown, the link
+    // cut mid-URL included (it stays text, as the stored reply renders after a reload).
+    reply.delta(' a time, see [the docs](http');
+    reply.stopped('msg_stopped');
+    await waitUntil(() => $(el, '[part~=note]'), 'marked stopped');
+    expect(reply.signal?.aborted).to.equal(false, 'the stream was read to its end');
+    expect($(el, '[part~=message-assistant] [part~=markdown]')!.textContent!.trim()).to.equal('Once upon a time, see [the docs](http');
+    expect($(el, '[part~=note]')?.textContent).to.equal('Stopped.');
+    expect($(el, '[part~=error]')).to.equal(null);
+    expect($(el, '[part~=send]')).to.not.equal(null);
+    expect($(el, '[part~=feedback-up]'), 'a stopped reply with its id can be rated').to.not.equal(null);
+  });
+
+  it('stops a reply of a proxy without the Stop call by cutting the stream, as before', async () => {
+    const el = await chat();
+    proxy.onStop = () => errorBody(404, 'not_found');
     const next = proxy.nextReply();
     type(el, 'tell me a story');
     const reply = await next;
@@ -183,12 +211,15 @@ describe('<mistral-agent-chat> conversation', () => {
     invalid_api_key: /not available right now: it is not set up correctly/,
     agent_inactive: /switched off/,
     origin_not_allowed: /not available on this website/,
+    invalid_user_token: /sign-in for this chat has expired/,
+    identity_required: /sign in to chat/,
+    reply_in_progress: /already on its way/,
     payload_too_large: /too long/,
     invalid_request: /could not be sent/,
   };
   for (const [code, status] of Object.entries(ERROR_STATUS) as [ErrorCode, number][]) {
     // Retry cannot help a refused key, agent or origin (only the site owner can): no button that would loop uselessly.
-    const retry = !['invalid_api_key', 'agent_inactive', 'origin_not_allowed'].includes(code);
+    const retry = !['invalid_api_key', 'agent_inactive', 'origin_not_allowed', 'invalid_user_token', 'identity_required'].includes(code);
     it(`explains ${code} (HTTP ${status}) in plain words${retry ? ' with a Retry button' : ''}, never the raw body`, async () => {
       const el = await chat();
       proxy.chatAnswers.push(errorBody(status, code, code === 'rate_limited' ? { retry_after: 30 } : {}));

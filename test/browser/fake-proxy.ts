@@ -3,7 +3,7 @@
  * one origin and answers protocol v1 calls. Chat replies are real SSE `Response`s whose bodies are
  * ReadableStreams the test drives event by event, so timing is under the test's control.
  */
-import type { AgentInfo, ChatRequest, ErrorCode, StoredMessage } from '../../src/protocol.ts';
+import type { AgentInfo, ChatRequest, ConversationSummary, ErrorCode, StoredMessage } from '../../src/protocol.ts';
 
 export const ENDPOINT = 'http://proxy.test';
 export const KEY = 'mac_test_0123456789';
@@ -57,6 +57,12 @@ export class SseReply {
     this.close();
   }
 
+  /** The end of a reply ended by `POST /v1/sessions/{id}/stop`. */
+  stopped(id = 'msg_reply') {
+    this.event('done', { message_id: id, tokens_used: 7, response_time_ms: 5, finish_reason: 'aborted', stopped: true });
+    this.close();
+  }
+
   error(code: ErrorCode, message = 'upstream said no') {
     this.event('error', { code, message });
     this.close();
@@ -79,6 +85,7 @@ export interface Call {
   method: string;
   url: URL;
   headers: Headers;
+  body?: string;
 }
 
 type Answer = (call: Call) => Response | Promise<Response>;
@@ -93,9 +100,16 @@ export class FakeProxy {
   calls: Call[] = [];
   agent: AgentInfo = { name: 'Ada', role: 'Helps with tests' };
   history: StoredMessage[] = [];
+  /** `pending` of the history answer: a reply is being produced right now. */
+  pending = false;
+  conversations: ConversationSummary[] = [];
   /** Overrides of whole answers, by route. */
   onAgent?: Answer;
   onHistory?: Answer;
+  onConversations?: Answer;
+  /** `POST /v1/sessions/{id}/stop` (default 204) and `POST /v1/messages/{id}/feedback` (default 204). */
+  onStop?: Answer;
+  onFeedback?: Answer;
   /** Answers for the next `POST /v1/chat` calls, in order (a Response or an error to throw); default: an SseReply. */
   chatAnswers: (Response | Error)[] = [];
   replies: SseReply[] = [];
@@ -119,15 +133,26 @@ export class FakeProxy {
     return this.calls.filter((c) => c.url.pathname === '/v1/chat');
   }
 
+  /** Calls whose path matches. */
+  callsTo(path: RegExp) {
+    return this.calls.filter((c) => path.test(c.url.pathname));
+  }
+
   async #fetch(input: RequestInfo | URL, init: RequestInit = {}): Promise<Response> {
     const url = new URL(input instanceof Request ? input.url : String(input));
     if (url.origin !== ENDPOINT) return this.#real(input, init);
-    const call = { method: init.method ?? 'GET', url, headers: new Headers(init.headers) };
+    const call: Call = { method: init.method ?? 'GET', url, headers: new Headers(init.headers), body: init.body == null ? undefined : String(init.body) };
     this.calls.push(call);
     if (init.signal?.aborted) throw new DOMException('aborted', 'AbortError');
     if (url.pathname === '/v1/agent') return this.onAgent ? this.onAgent(call) : json(200, this.agent);
     if (/^\/v1\/sessions\/[^/]+\/messages$/.test(url.pathname))
-      return this.onHistory ? this.onHistory(call) : json(200, { messages: this.history });
+      return this.onHistory ? this.onHistory(call) : json(200, { messages: this.history, pending: this.pending });
+    if (url.pathname === '/v1/conversations')
+      return this.onConversations ? this.onConversations(call) : json(200, { conversations: this.conversations });
+    if (/^\/v1\/sessions\/[^/]+\/stop$/.test(url.pathname) && call.method === 'POST')
+      return this.onStop ? this.onStop(call) : new Response(null, { status: 204 });
+    if (/^\/v1\/messages\/[^/]+\/feedback$/.test(url.pathname) && call.method === 'POST')
+      return this.onFeedback ? this.onFeedback(call) : new Response(null, { status: 204 });
     if (url.pathname === '/v1/chat' && call.method === 'POST') {
       const answer = this.chatAnswers.shift();
       if (answer instanceof Error) throw answer;

@@ -100,6 +100,8 @@ const NEVER_TAGS = 'script, iframe, frame, frameset, object, embed, applet, styl
 /** Never in the message list either: markup a reply must not be able to create. */
 const NEVER_IN_MESSAGES =
   'svg, form, input, textarea, select, option, button:not(.copy, .retry), video, audio, source, track, picture, canvas, details, dialog, marquee, area, map, slot, xmp, title, body, head, html, frame, img';
+/** The element's own controls in a message row, beside its bubble (a reply renders inside the bubble): the thumbs. */
+const OWN_CONTROLS = '.message > .rate, .message > .comment';
 const URL_ATTRS = new Set(['href', 'src', 'action', 'formaction', 'xlink:href', 'poster', 'data', 'background', 'ping', 'cite', 'longdesc', 'lowsrc', 'dynsrc', 'codebase', 'manifest', 'srcset']);
 const SAFE_PROTOCOLS = new Set(['http:', 'https:', 'mailto:']);
 
@@ -115,7 +117,7 @@ function assertShadowSafe(el: MistralAgentChat, allowImages: boolean, label: str
   for (const n of root.querySelectorAll(NEVER_TAGS)) fail(`dangerous element ${n.outerHTML}`, label);
   if (root.querySelectorAll('form').length !== 1) fail('a form besides the composer', label);
   for (const n of list.querySelectorAll(allowImages ? NEVER_IN_MESSAGES.replace(', img', '') : NEVER_IN_MESSAGES))
-    fail(`element a reply must not create: ${n.outerHTML}`, label);
+    if (!n.closest(OWN_CONTROLS)) fail(`element a reply must not create: ${n.outerHTML}`, label);
 
   for (const node of (whole ? root : list).querySelectorAll('*')) {
     for (const { name, value } of node.attributes) {

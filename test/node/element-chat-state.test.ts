@@ -36,6 +36,48 @@ describe('chat state', () => {
     assert.deepEqual(texts(s), ['user:Hi', 'assistant:Part(stopped)']);
   });
 
+  it('gives a reply stopped through the proxy its stored id, so it can be rated', () => {
+    const s = run({ type: 'send', id: 'u1', text: 'Hi' }, { type: 'delta', text: 'Part' }, { type: 'stopped', id: 'a9' });
+    assert.deepEqual(s.messages.at(-1), { id: 'a9', role: 'assistant', text: 'Part', status: 'stopped' });
+  });
+
+  it('restores stopped marks and ratings from history, and waits for a reply produced elsewhere', () => {
+    const s = run(
+      { type: 'history' },
+      {
+        type: 'loaded',
+        pending: true,
+        messages: [
+          { id: 'u1', role: 'user', content: 'Hi', created_at: 't' },
+          { id: 'a1', role: 'assistant', content: 'Part', created_at: 't', stopped: true, feedback: 'down' },
+          { id: 'u2', role: 'user', content: 'Again?', created_at: 't' },
+        ],
+      },
+    );
+    assert.deepEqual(texts(s), ['user:Hi', 'assistant:Part(stopped)', 'user:Again?']);
+    assert.equal(s.messages[1]!.feedback, 'down');
+    assert.equal(s.coming, true);
+    assert.equal(s.phase, 'waiting', 'busy: one reply at a time');
+    const synced = reduce(s, { type: 'synced', pending: false, messages: [{ id: 'u2', role: 'user', content: 'Again?', created_at: 't' }, { id: 'a2', role: 'assistant', content: 'Yes', created_at: 't' }] });
+    assert.equal(synced.coming, false);
+    assert.equal(synced.phase, 'idle');
+    assert.deepEqual(texts(synced), ['user:Again?', 'assistant:Yes'], 'the stored history replaces the list');
+  });
+
+  it('sets, changes and clears a rating on one message only, leaving the others as they were', () => {
+    const s = run(
+      { type: 'loaded', messages: [{ id: 'a1', role: 'assistant', content: 'A', created_at: 't' }, { id: 'a2', role: 'assistant', content: 'B', created_at: 't' }] },
+      { type: 'feedback', id: 'a2', rating: 'up' },
+    );
+    const other = s.messages[0];
+    assert.equal(s.messages[1]!.feedback, 'up');
+    const down = reduce(s, { type: 'feedback', id: 'a2', rating: 'down' });
+    assert.equal(down.messages[1]!.feedback, 'down');
+    assert.equal(down.messages[0], other, 'the other message is the same object (its rendering is cached)');
+    const cleared = reduce(down, { type: 'feedback', id: 'a2', rating: null });
+    assert.equal('feedback' in cleared.messages[1]!, false);
+  });
+
   it('drops the failed turn on retry, leaving earlier messages', () => {
     const s = run(
       { type: 'loaded', messages: [{ id: 'o', role: 'assistant', content: 'Old', created_at: 'x' }] },
