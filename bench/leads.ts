@@ -5,7 +5,7 @@
  *
  *   node --import tsx bench/leads.ts                 all leads
  *   node --import tsx bench/leads.ts upstream sse    some: upstream (fetch vs node:http), sse (streamSSE vs
- *                                                    a ReadableStream vs raw writes), commit (overhead with the
+ *                                                    src/server/http/sse.ts vs a bare ReadableStream vs raw writes), commit (overhead with the
  *                                                    begin_turn commit flushed or not), sql (turn functions' cost)
  */
 import { loadavg } from 'node:os';
@@ -46,7 +46,7 @@ if (wants('upstream')) {
   const standIn = await startChild<{ url: string }>('stand-in-child.ts', process.env, { label: 'stand-in' });
   const client = await startChild<Record<string, never>>('leads/upstream-child.ts', process.env, { label: 'upstream client' });
   try {
-    const variants = ['fetch', 'http-shim', 'http-raw'];
+    const variants = ['fetch', 'http-shim', 'node-transport', 'http-raw'];
     const sums = await alternate(variants, (variant) =>
       client.request<{ replies: number; cpuMs: number; kernelMs: number }>('run', { variant, url: standIn.ready.url, concurrency: 100, durationMs: 5_000 }),
     );
@@ -92,7 +92,7 @@ if (wants('sse')) {
   const server = await startChild<{ port: number }>('leads/sse-child.ts', process.env, { label: 'sse server' });
   const t = target(`http://127.0.0.1:${server.ready.port}`);
   try {
-    const variants = ['hono-sse', 'readable', 'raw'];
+    const variants = ['hono-sse', 'writer', 'readable', 'raw'];
     const pid = server.proc.pid as number;
     const sums = await alternate(variants, async (v) => {
       const c0 = processCpu(pid);
