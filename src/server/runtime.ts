@@ -22,6 +22,7 @@ import { SqlStore } from './store/sql-store.ts';
 import type { Store } from './store/store.ts';
 import { SupabaseStore } from './store/supabase-store.ts';
 import { createMistralUpstream } from './upstream/mistral.ts';
+import type { UpstreamTransport } from './upstream/transport.ts';
 import type { Upstream } from './upstream/upstream.ts';
 
 export interface RuntimeOptions {
@@ -34,6 +35,8 @@ export interface RuntimeOptions {
    * chat answers 503 `unavailable`.
    */
   offlineDemo?: boolean;
+  /** The Mistral upstream's HTTP client; default fetch (the Node server passes a keep-alive node:http one). */
+  upstreamTransport?: UpstreamTransport;
 }
 
 export interface Runtime {
@@ -97,6 +100,7 @@ async function openUpstream(config: Config, opts: RuntimeOptions): Promise<Upstr
       timeouts: config.timeouts,
       retries: config.retries,
       log,
+      ...(opts.upstreamTransport ? { transport: opts.upstreamTransport } : {}),
     });
   }
   if (opts.offlineDemo === false) {
