@@ -1,6 +1,7 @@
 /**
  * Store over a Db (PGlite or pg): each method is one `select public.fn(...)` round trip to the SQL
- * functions of supabase/migrations, which hold the logic (shared with the Supabase adapter).
+ * functions of supabase/migrations, which hold the logic (shared with the Supabase adapter). The two calls of
+ * every turn are named (`prepare`): on pg they are prepared once per connection.
  */
 import type { StoredMessage } from '../../protocol.ts';
 import type { Db } from '../db/db.ts';
@@ -101,6 +102,7 @@ export class SqlStore implements Store {
         input.historyLimit,
         input.historyChars,
       ],
+      { prepare: 'begin_turn' },
     );
     const row = rows[0]?.r;
     if (!row) throw new Error('begin_turn returned nothing');
@@ -122,6 +124,7 @@ export class SqlStore implements Store {
     const { rows } = await this.#db.query<{ id: string }>(
       `select public.end_turn($1::uuid, $2::uuid, $3::text, $4::int, $5::int, $6::int${sources === null ? '' : ', $7::text::jsonb'}) as id`,
       params,
+      { prepare: sources === null ? 'end_turn' : 'end_turn_sources' },
     );
     const id = rows[0]?.id;
     if (!id) throw new Error('end_turn returned nothing');
