@@ -6,11 +6,12 @@
  * the summary keeps the worse round of each side and the ratio B/A of those.
  *
  *   git archive <commit> | tar -x -C /tmp/proxy-a && ln -s "$PWD/node_modules" /tmp/proxy-a/node_modules
- *   node --import tsx bench/leads/proxy-ab.ts --a=/tmp/proxy-a [--rounds=3] [--sat=600] [--phase-ms=6000]
+ *   node --import tsx bench/leads/proxy-ab.ts --a=/tmp/proxy-a [--rounds=3] [--sat=600] [--phase-ms=6000] [--profile=/tmp/b.cpuprofile]
  *
  * Per phase: c50 (50 conversations, closed loop against the ~1 s stand-in: overhead on first text = TTFT
  * through the proxy minus straight to the stand-in in the same round) and saturation (`--sat` conversations:
- * turns/s and CPU per turn, proxy process + its database's backends).
+ * turns/s and CPU per turn, proxy process + its database's backends). `--profile`: B's last saturation phase
+ * under the V8 sampling profiler (written there, and its top callers and functions printed).
  */
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -23,6 +24,7 @@ import { PACE } from '../lib/pace.ts';
 import { pgCpuDelta, readPgCpu } from '../lib/pg-stats.ts';
 import { prepareDb, proxyEnv, type ProxyReady } from '../lib/proxy-bench.ts';
 import { quantiles, round } from '../lib/stats.ts';
+import { summariseProfile } from '../parts/profile.ts';
 
 const arg = (name: string, dflt?: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt;
 const aDir = arg('a');
@@ -30,6 +32,7 @@ if (!aDir) throw new Error('--a=<source tree of build A> is required');
 const ROUNDS = Number(arg('rounds', '3'));
 const SAT = Number(arg('sat', '600'));
 const PHASE_MS = Number(arg('phase-ms', '6000'));
+const PROFILE = arg('profile');
 const say = (s: string) => console.log(s);
 
 type Db = ReturnType<typeof openPostgres>;
@@ -89,7 +92,10 @@ try {
     const dq = quantiles(ttfts(d.samples));
     for (const v of order) {
       const c = await phase(v, Array.from({ length: 50 }, () => new ProxyConversation(v.target, v.apiKey, `c50_${r}_`)));
+      const profiling = PROFILE && v.name === 'B' && r === ROUNDS - 1;
+      if (profiling) await v.child.request('profile-start', { intervalUs: 250 });
       const s = await phase(v, Array.from({ length: SAT }, () => new ProxyConversation(v.target, v.apiKey, `sat_${r}_`)));
+      if (profiling) await v.child.request('profile-stop', { path: PROFILE });
       const row: Row = {
         c50: { p50: c.ttft.p50 - dq.p50, p99: c.ttft.p99 - dq.p99, proxyMs: c.proxyMs, pgMs: c.pgMs },
         sat: { turnsPerS: s.turnsPerS, proxyMs: s.proxyMs, kernelMs: s.kernelMs, pgMs: s.pgMs, errors: s.errors },
@@ -129,6 +135,13 @@ try {
     ['satCpu', 'saturation CPU ms/turn (proxy + PG)'],
   ] as const) {
     say(`| ${label} | ${round(a[k], 2)} | ${round(b[k], 2)} | ×${round(b[k] / a[k], 2)} |`);
+  }
+  if (PROFILE) {
+    const p = await summariseProfile(PROFILE, 40);
+    say(`\n## B profiled (last saturation phase): ${p.busy_ms} ms busy of ${p.total_ms}, ${p.syscall_ms} in socket writes\n`);
+    for (const c of p.callers.slice(0, 25)) say(`  ${c.caller}: ${c.ms} ms (${round(c.share * 100, 1)} %)`);
+    say('');
+    for (const f of p.top) say(`  ${f.name} ${f.where}: ${f.self_ms} ms (${round(f.share * 100, 1)} %)`);
   }
 } finally {
   for (const v of variants) {
