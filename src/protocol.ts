@@ -29,6 +29,10 @@ export interface StoredMessage {
   created_at: string;
   /** What an assistant reply cites; present only when it cites something. */
   sources?: Source[];
+  /** An assistant reply ended by the visitor's Stop: `content` is exactly what was streamed. */
+  stopped?: true;
+  /** This visitor's current rating of an assistant reply; absent when none. */
+  feedback?: FeedbackRating;
 }
 
 /**
@@ -45,6 +49,32 @@ export interface Source {
 
 export interface HistoryResponse {
   messages: StoredMessage[];
+  /** A reply for this session is being produced right now (by any proxy instance). */
+  pending: boolean;
+}
+
+/** A thumbs up or down on an assistant reply. */
+export type FeedbackRating = 'up' | 'down';
+
+/** `POST /v1/messages/{message_id}/feedback` request body (answer: 204). `rating: null` clears. */
+export interface FeedbackRequest {
+  session_id: string;
+  rating: FeedbackRating | null;
+  /** At most `LIMITS.feedbackCommentChars` characters. */
+  comment?: string;
+}
+
+/** One of a verified user's conversations (`GET /v1/conversations`). */
+export interface ConversationSummary {
+  session_id: string;
+  /** The first user message, at most 80 characters. */
+  title: string;
+  updated_at: string;
+}
+
+/** `GET /v1/conversations` answer (needs `X-User-Token`): latest activity first, at most 50. */
+export interface ConversationsResponse {
+  conversations: ConversationSummary[];
 }
 
 export type FinishReason = 'stop' | 'length' | 'model_length' | 'error' | 'tool_calls' | 'aborted' | 'timeout';
@@ -62,6 +92,8 @@ export interface DoneEvent {
   tokens_used: number;
   response_time_ms: number;
   finish_reason: FinishReason;
+  /** The reply was ended by `POST /v1/sessions/{id}/stop` (finish_reason `aborted`). */
+  stopped?: true;
 }
 export interface ErrorEventData {
   code: ErrorCode;
@@ -99,9 +131,12 @@ export type ChatEventName = keyof ChatEventMap;
 export const ERROR_STATUS = {
   invalid_request: 400,
   invalid_api_key: 401,
+  invalid_user_token: 401,
+  identity_required: 401,
   agent_inactive: 403,
   origin_not_allowed: 403,
   not_found: 404,
+  reply_in_progress: 409,
   payload_too_large: 413,
   rate_limited: 429,
   internal_error: 500,
@@ -118,6 +153,8 @@ export interface ErrorBody {
 
 /** Header that carries the widget's key. */
 export const API_KEY_HEADER = 'X-Api-Key';
+/** Header that carries the visitor's identity: a JWT (HS256) signed by the site's backend with the agent's identity secret. */
+export const USER_TOKEN_HEADER = 'X-User-Token';
 /** Header the proxy answers with on every response, also inside SSE error events. */
 export const REQUEST_ID_HEADER = 'X-Request-Id';
 
@@ -130,5 +167,8 @@ export const LIMITS = {
   metadataDepth: 3,
   idPattern: /^[A-Za-z0-9_-]{8,255}$/,
   historyLimitMax: 200,
+  feedbackCommentChars: 1000,
+  /** Longest `sub` claim of a visitor token. */
+  userRefChars: 255,
 } as const;
 

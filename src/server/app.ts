@@ -6,7 +6,7 @@ import { Hono, type Context } from 'hono';
 import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { API_KEY_HEADER, REQUEST_ID_HEADER } from '../protocol.ts';
+import { API_KEY_HEADER, REQUEST_ID_HEADER, USER_TOKEN_HEADER } from '../protocol.ts';
 import type { Config } from './config.ts';
 import { ApiError } from './errors.ts';
 import { requireAgent } from './http/access.ts';
@@ -14,9 +14,11 @@ import { AgentCache } from './http/agent-cache.ts';
 import { chatBodyLimit } from './http/body-limit.ts';
 import { chatRoute } from './http/chat-route.ts';
 import type { AppEnv } from './http/env.ts';
-import { describeError, storeCall } from './http/store-call.ts';
+import { identify } from './http/identity.ts';
+import { visitorRoutes } from './http/visitor-routes.ts';
+import { describeError } from './http/store-call.ts';
+import { StopWatcher } from './http/stop-watcher.ts';
 import { TurnRegistry } from './http/turns.ts';
-import { parseHistoryLimit, parseSessionId } from './http/validate.ts';
 import type { Logger } from './log.ts';
 import type { Store } from './store/store.ts';
 import type { Upstream } from './upstream/upstream.ts';
@@ -40,11 +42,14 @@ export interface ProxyApp {
   /** Chat turns in flight (open SSE streams, plus turns being started). */
   streams: { readonly active: number };
   /**
-   * Refuse new chats (503 unavailable), let open streams finish for `graceMs`, then abort the rest
-   * (their partial replies are stored) and wait for those writes.
+   * Refuse new chats (503 unavailable), let open streams (and replies whose visitor left) finish for
+   * `graceMs`, then abort the rest (their partial replies are stored) and wait for those writes.
    */
   shutdown(graceMs: number): Promise<void>;
 }
+
+/** How often an instance streaming replies asks the database whether one was stopped (Stop ends it within 1 s). */
+const STOP_POLL_MS = 300;
 
 /** How long `/healthz` waits for the database. */
 const HEALTH_TIMEOUT_MS = 2_000;
@@ -68,6 +73,10 @@ export function createApp(deps: AppDeps): ProxyApp {
   const { store, config, log } = deps;
   const cache = new AgentCache(store);
   const turns = new TurnRegistry();
+  const stops = new StopWatcher((ids) => store.stopRequests(ids), {
+    intervalMs: STOP_POLL_MS,
+    onError: (err) => log.warn('checking for stopped replies failed', { error: describeError(err) }),
+  });
   const agent = requireAgent(cache, log);
 
   const root = new Hono<AppEnv>();
@@ -90,7 +99,7 @@ export function createApp(deps: AppDeps): ProxyApp {
     cors({
       origin: (origin) => origin || null,
       allowMethods: ['GET', 'POST', 'OPTIONS'],
-      allowHeaders: ['Content-Type', API_KEY_HEADER],
+      allowHeaders: ['Content-Type', API_KEY_HEADER, USER_TOKEN_HEADER],
       exposeHeaders: [REQUEST_ID_HEADER, 'Retry-After'],
       maxAge: 86_400,
       credentials: false,
@@ -116,18 +125,12 @@ export function createApp(deps: AppDeps): ProxyApp {
   api.post(
     '/v1/chat',
     agent,
+    identify(),
     chatBodyLimit(config.limits.bodyBytes),
-    chatRoute({ ...deps, cache, turns }),
+    chatRoute({ ...deps, cache, turns, stops }),
   );
 
-  api.get('/v1/sessions/:session_id/messages', agent, async (c) => {
-    const sessionId = parseSessionId(c.req.param('session_id'));
-    const limit = parseHistoryLimit(c.req.query('limit'));
-    const { id } = c.get('agent');
-    const messages = await storeCall(log, c.get('requestId'), 'history', () => store.history(id, sessionId, limit));
-    c.header('Cache-Control', 'no-store');
-    return c.json({ messages });
-  });
+  visitorRoutes(api, { store, log, agent });
 
   root.route(deps.basePath || '/', api);
 

@@ -62,7 +62,13 @@ function wrapStore(store: Store, over: Partial<Omit<Store, 'kind'>>): Store {
     agentByKey: over.agentByKey ?? ((k) => store.agentByKey(k)),
     beginTurn: over.beginTurn ?? ((i) => store.beginTurn(i)),
     endTurn: over.endTurn ?? ((i) => store.endTurn(i)),
+    abandonTurn: over.abandonTurn ?? ((c, m) => store.abandonTurn(c, m)),
     history: over.history ?? ((a, s, l) => store.history(a, s, l)),
+    visitorHistory: over.visitorHistory ?? ((a, s, l, u) => store.visitorHistory(a, s, l, u)),
+    requestStop: over.requestStop ?? ((a, s, u) => store.requestStop(a, s, u)),
+    stopRequests: over.stopRequests ?? ((ids) => store.stopRequests(ids)),
+    userConversations: over.userConversations ?? ((a, u, l) => store.userConversations(a, u, l)),
+    setFeedback: over.setFeedback ?? ((i) => store.setFeedback(i)),
     ping: over.ping ?? (() => store.ping()),
     close: () => store.close(),
   };
@@ -713,21 +719,24 @@ describe('POST /v1/chat when the upstream fails (Mistral stand-in)', () => {
     assert.deepEqual((await messagesOf(agentId, sessionId)).map((m) => [m.role, m.content]), [['user', 'hi'], ['assistant', 'abcdefgh']]);
   });
 
-  it('aborts the Mistral call when the visitor leaves, and stores what was relayed', async () => {
+  it('keeps reading Mistral when the visitor leaves, and stores the whole reply with its real finish', async () => {
     const { apiKey, agentId } = await newAgent();
     const { app, settled, streams } = mistralApp();
     const sessionId = session();
-    standIn.script({ type: 'stall', afterChunks: 2, text: 'partial reply that never ends', chunkSize: 8 });
+    const full = 'a whole reply that goes on after the visitor left';
+    standIn.script({ type: 'reply', text: full, chunkSize: 8, chunkDelayMs: 30 });
     const visitor = new AbortController();
     const res = await chat(app, apiKey, { session_id: sessionId, message: 'hi' }, { signal: visitor.signal });
     const sse = sseReader(res);
     assert.equal((await sse.next())?.event, 'start');
-    assert.deepEqual((await sse.next())?.data, { text: 'partial ' });
+    assert.equal((await sse.next())?.event, 'delta');
     visitor.abort();
-    assert.equal(await standIn.requests.at(-1)?.outcome, 'client-closed');
+    assert.equal(await standIn.requests.at(-1)?.outcome, 'finished', 'the call to Mistral ran to its end');
     await settled();
     assert.equal(streams.active, 0);
-    assert.deepEqual((await messagesOf(agentId, sessionId)).map((m) => [m.role, m.content]), [['user', 'hi'], ['assistant', 'partial ']]);
+    const stored = await messagesOf(agentId, sessionId);
+    assert.deepEqual(stored.map((m) => [m.role, m.content]), [['user', 'hi'], ['assistant', full]]);
+    assert.ok((stored[1]?.tokens_used ?? 0) > 0, 'billed tokens are stored as for any finished reply');
   });
 });
 
@@ -740,42 +749,123 @@ describe('Stop and shutdown', () => {
       throw new DOMException('aborted', 'AbortError');
     });
 
-  it('stores the partial reply when the visitor presses Stop', async () => {
+  const stopCall = (app: ReturnType<typeof makeApp>['app'], apiKey: string, sessionId: string) =>
+    app.request(`/v1/sessions/${sessionId}/stop`, { method: 'POST', headers: { 'X-Api-Key': apiKey } });
+
+  it('finishes and stores the whole reply when the visitor leaves mid-reply', async () => {
+    const { apiKey, agentId } = await newAgent();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const upstream = scripted(async function* () {
+      yield 'First half, ';
+      await gate;
+      yield 'second half.';
+      return usage(4, 6);
+    });
+    const { app, settled, streams } = makeApp({ upstream });
+    const sessionId = session();
+    const visitor = new AbortController();
+    const sse = sseReader(await chat(app, apiKey, { session_id: sessionId, message: 'tell me' }, { signal: visitor.signal }));
+    assert.equal((await sse.next())?.event, 'start');
+    assert.equal((await sse.next())?.event, 'delta');
+    visitor.abort();
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(upstream.calls[0]?.signal.aborted, false, 'the upstream call goes on');
+    assert.equal(streams.active, 1);
+    const during = (await (await app.request(`/v1/sessions/${sessionId}/messages`, { headers: { 'X-Api-Key': apiKey } })).json()) as {
+      pending: boolean;
+    };
+    assert.equal(during.pending, true, 'the history says a reply is on its way');
+    release();
+    await settled();
+    assert.equal(streams.active, 0);
+    const stored = await messagesOf(agentId, sessionId);
+    assert.deepEqual(stored.map((m) => [m.role, m.content, m.tokens_used]), [['user', 'tell me', 4], ['assistant', 'First half, second half.', 6]]);
+    const after = (await (await app.request(`/v1/sessions/${sessionId}/messages`, { headers: { 'X-Api-Key': apiKey } })).json()) as {
+      pending: boolean;
+    };
+    assert.equal(after.pending, false);
+  });
+
+  it('ends the reply on POST /stop within a second, storing exactly the text relayed, marked stopped', async () => {
     const { apiKey, agentId } = await newAgent();
     const upstream = hanging('Partial answ');
     const { app, settled, streams } = makeApp({ upstream });
     const sessionId = session();
-    const stop = new AbortController();
-    const res = await chat(app, apiKey, { session_id: sessionId, message: 'tell me' }, { signal: stop.signal });
-    const sse = sseReader(res);
+    const sse = sseReader(await chat(app, apiKey, { session_id: sessionId, message: 'tell me' }));
     assert.equal((await sse.next())?.event, 'start');
     assert.equal((await sse.next())?.event, 'delta');
     assert.equal(streams.active, 1);
-    stop.abort();
+    const t0 = performance.now();
+    assert.equal((await stopCall(app, apiKey, sessionId)).status, 204);
+    const rest = await sse.rest();
+    const elapsed = performance.now() - t0;
+    assert.ok(elapsed < 1_000, `ended ${Math.round(elapsed)} ms after Stop`);
+    assert.deepEqual(rest.map((e) => e.event), ['done']);
+    assert.equal(rest[0]?.data.finish_reason, 'aborted');
+    assert.equal(rest[0]?.data.stopped, true);
     await settled();
     assert.equal(upstream.calls[0]?.signal.aborted, true, 'the upstream call was aborted');
-    assert.equal(streams.active, 0);
     const stored = await messagesOf(agentId, sessionId);
     assert.deepEqual(stored.map((m) => [m.role, m.content]), [['user', 'tell me'], ['assistant', 'Partial answ']]);
+    assert.equal(rest[0]?.data.message_id, stored[1]?.id);
+    const history = (await (await app.request(`/v1/sessions/${sessionId}/messages`, { headers: { 'X-Api-Key': apiKey } })).json()) as {
+      messages: { content: string; stopped?: boolean }[];
+      pending: boolean;
+    };
+    assert.deepEqual(history.messages.map((m) => [m.content, m.stopped]), [['tell me', undefined], ['Partial answ', true]]);
+    assert.equal(history.pending, false);
   });
 
-  it('stores no reply when the visitor leaves before any text', async () => {
-    const { apiKey, agentId } = await newAgent();
+  it('answers Stop 204 when nothing is streaming, and refuses a second turn while a reply is in flight', async () => {
+    const { apiKey } = await newAgent();
+    let calls = 0;
     const upstream = scripted(async function* (_req, opts) {
+      if (calls++ > 0) return usage(1, 1);
+      yield 'Still going';
       await aborted(opts.signal);
-      return usage(0, 0);
+      throw new DOMException('aborted', 'AbortError');
     });
     const { app, settled } = makeApp({ upstream });
     const sessionId = session();
-    const stop = new AbortController();
-    const sse = sseReader(await chat(app, apiKey, { session_id: sessionId, message: 'hi' }, { signal: stop.signal }));
-    assert.equal((await sse.next())?.event, 'start');
-    stop.abort();
+    assert.equal((await stopCall(app, apiKey, sessionId)).status, 204, 'unknown session: nothing to stop');
+    const sse = sseReader(await chat(app, apiKey, { session_id: sessionId, message: 'first' }));
+    await sse.next();
+    await sse.next();
+    await assertJsonError(await chat(app, apiKey, { session_id: sessionId, message: 'second' }), 409, 'reply_in_progress');
+    assert.equal((await stopCall(app, apiKey, sessionId)).status, 204);
+    await sse.rest();
     await settled();
-    assert.deepEqual((await messagesOf(agentId, sessionId)).map((m) => m.role), ['user']);
+    assert.equal((await stopCall(app, apiKey, sessionId)).status, 204, 'idempotent');
+    const next = await sseEvents(await chat(app, apiKey, { session_id: sessionId, message: 'second' }));
+    assert.equal(next[0]?.event, 'start', 'once the reply has ended, the session takes a new turn');
   });
 
-  it('does not wait for an upstream that ignores the abort', async () => {
+  it('stores an empty stopped reply when Stop comes before any text, and never sends it to the model', async () => {
+    const { apiKey, agentId } = await newAgent();
+    let calls = 0;
+    const upstream = scripted(async function* (_req, opts) {
+      if (calls++ === 0) {
+        await aborted(opts.signal);
+        throw new DOMException('aborted', 'AbortError');
+      }
+      yield 'ok';
+      return usage(1, 1);
+    });
+    const { app, settled } = makeApp({ upstream });
+    const sessionId = session();
+    const sse = sseReader(await chat(app, apiKey, { session_id: sessionId, message: 'hi' }));
+    assert.equal((await sse.next())?.event, 'start');
+    assert.equal((await stopCall(app, apiKey, sessionId)).status, 204);
+    const rest = await sse.rest();
+    assert.deepEqual(rest.map((e) => [e.event, e.data.stopped]), [['done', true]]);
+    await settled();
+    assert.deepEqual((await messagesOf(agentId, sessionId)).map((m) => [m.role, m.content]), [['user', 'hi'], ['assistant', '']]);
+    await sseEvents(await chat(app, apiKey, { session_id: sessionId, message: 'again' }));
+    assert.deepEqual(upstream.calls[1]?.req.messages.filter((m) => m.role !== 'system').map((m) => [m.role, m.content]), [['user', 'hi'], ['user', 'again']]);
+  });
+
+  it('does not wait for an upstream that ignores the Stop', async () => {
     const { apiKey, agentId } = await newAgent();
     const upstream = scripted(async function* () {
       yield 'stuck';
@@ -784,11 +874,11 @@ describe('Stop and shutdown', () => {
     });
     const { app, settled } = makeApp({ upstream });
     const sessionId = session();
-    const stop = new AbortController();
-    const sse = sseReader(await chat(app, apiKey, { session_id: sessionId, message: 'hi' }, { signal: stop.signal }));
+    const sse = sseReader(await chat(app, apiKey, { session_id: sessionId, message: 'hi' }));
     await sse.next();
     await sse.next();
-    stop.abort();
+    assert.equal((await stopCall(app, apiKey, sessionId)).status, 204);
+    await sse.rest();
     await settled();
     assert.deepEqual((await messagesOf(agentId, sessionId)).map((m) => m.content), ['hi', 'stuck']);
   });
@@ -861,7 +951,7 @@ describe('GET /v1/sessions/:session_id/messages', () => {
     assert.deepEqual(last2, ['three', 'ok']);
 
     const unknown = await app.request(`/v1/sessions/${session()}/messages`, { headers: { 'X-Api-Key': apiKey } });
-    assert.deepEqual(await unknown.json(), { messages: [] });
+    assert.deepEqual(await unknown.json(), { messages: [], pending: false });
   });
 
   it('answers 400 naming limit or session_id when they are invalid', async () => {
@@ -923,7 +1013,7 @@ describe('routes, health and errors', () => {
 });
 
 describe('agent cache', () => {
-  const agent = (id: string) => ({ id, name: id, role: 'assistant', is_active: true, allowed_origins: null });
+  const agent = (id: string) => ({ id, name: id, role: 'assistant', is_active: true, allowed_origins: null, identity_secret: null, identity_required: false });
 
   it('serves a key from memory until its entry expires', async () => {
     let now = 0;

@@ -53,7 +53,7 @@ describe('prepared turn statements on PostgreSQL', { skip }, () => {
       let id = '';
       for (let n = 0; n < 4; n++) id = await turn(store, 's_kept', n);
       const { rows } = await db.query<{ name: string }>('select name from pg_prepared_statements order by name');
-      assert.deepEqual(rows.map((r) => r.name), ['begin_turn', 'end_turn', 'end_turn_sources']);
+      assert.deepEqual(rows.map((r) => r.name), ['begin_turn', 'end_turn']);
       assert.equal((await messages(id)).length, 8);
       assert.deepEqual(warnings, []);
     } finally {

@@ -15,6 +15,9 @@ export const refusalMessages = {
   agent_inactive: 'This agent is not active.',
   origin_not_allowed: 'This website is not allowed to use this agent.',
   rate_limited: 'Too many messages. Please wait a moment and try again.',
+  identity_required: "This assistant needs to know who you are: the site must send the visitor's X-User-Token.",
+  not_found: 'No such conversation.',
+  reply_in_progress: 'A reply in this conversation is already on its way. Please wait for it.',
 } as const;
 
 /**

@@ -10,6 +10,7 @@ import type { AgentCache } from './agent-cache.ts';
 import { resolveClientIp } from './client-ip.ts';
 import type { AppEnv } from './env.ts';
 import { relayTurn } from './relay.ts';
+import type { StopWatcher } from './stop-watcher.ts';
 import { storeCall } from './store-call.ts';
 import type { TurnRegistry } from './turns.ts';
 import { parseChatBody } from './validate.ts';
@@ -21,6 +22,7 @@ export interface ChatRouteDeps {
   log: Logger;
   cache: AgentCache;
   turns: TurnRegistry;
+  stops: StopWatcher;
   getClientIp?: (c: Context) => string | null;
   waitUntil?: (p: Promise<unknown>) => void;
 }
@@ -77,6 +79,9 @@ export function chatRoute(deps: ChatRouteDeps): Handler<AppEnv> {
           content: input.message,
           historyLimit: config.limits.historyMessages,
           historyChars: config.limits.historyChars,
+          userRef: c.get('userRef'),
+          // The reply holds the session (one at a time) for at most the upstream's total time.
+          replyLimitMs: config.timeouts.totalMs,
         }),
       );
     } catch (err) {
@@ -85,8 +90,8 @@ export function chatRoute(deps: ChatRouteDeps): Handler<AppEnv> {
     }
     if (!begun.ok) {
       turn.finish();
-      // The cached agent was stale (key rotated, agent disabled): look it up again next time.
-      if (begun.code !== 'rate_limited') deps.cache.invalidate(apiKey);
+      // The cached agent was stale (key rotated, agent disabled, identity now required): look it up again next time.
+      if (begun.code !== 'rate_limited' && begun.code !== 'not_found' && begun.code !== 'reply_in_progress') deps.cache.invalidate(apiKey);
       throw refusal(begun);
     }
 
@@ -102,8 +107,9 @@ export function chatRoute(deps: ChatRouteDeps): Handler<AppEnv> {
         requestId,
         receivedAt: c.get('receivedAt'),
         clientSignal,
+        stops: deps.stops,
       }).finally(() => turn.finish());
-      // On serverless runtimes the last write (endTurn) must outlive the response.
+      // On serverless runtimes the reply and its last write (endTurn) must outlive the response (the visitor may leave).
       deps.waitUntil?.(work);
       await work;
     });

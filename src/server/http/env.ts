@@ -10,6 +10,8 @@ export interface AppEnv {
     /** Set by `requireAgent` on `/v1/*` routes. */
     agent: AgentPublic;
     apiKey: string;
+    /** Set by `identify`: the verified visitor token's `sub`, or null (anonymous). */
+    userRef: string | null;
     /** Set when the answer is `origin_not_allowed`: the response must not carry a CORS grant. */
     originDenied: boolean;
   };

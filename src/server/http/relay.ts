@@ -5,13 +5,15 @@ import type { Logger } from '../log.ts';
 import type { AgentSettings, BeginTurnResult, HistoryItem, Store } from '../store/store.ts';
 import type { Upstream, UpstreamEvent, UpstreamRequest, UpstreamResult, UpstreamYield } from '../upstream/upstream.ts';
 import { describeError, storeCall } from './store-call.ts';
+import type { StopWatcher } from './stop-watcher.ts';
 import type { Turn } from './turns.ts';
 
 /**
  * One chat turn after `beginTurn` stored the user message: relay the upstream reply as SSE events
  * (start, delta / sources / activity, then done | error) and store what was relayed (text and sources) with
- * `endTurn`, whatever happens:
- * a full reply, an upstream failure after some text, the visitor leaving or pressing Stop, a server shutdown.
+ * `endTurn`, whatever happens: a full reply, an upstream failure after some text, an explicit Stop (the
+ * text relayed so far, marked stopped), a server shutdown. When the visitor leaves, the reply goes on to its
+ * end (within the upstream's limits) and is stored whole: only writes to the visitor stop.
  * Never rejects: every failure ends as an `error` event (when someone still listens) and a log line.
  */
 
@@ -27,8 +29,10 @@ export interface RelayInput {
   requestId: string;
   /** performance.now() when the request arrived. */
   receivedAt: number;
-  /** The request's signal: aborts when the visitor closes the tab or presses Stop. */
+  /** The request's signal: aborts when the visitor's connection closes (the reply still goes on). */
   clientSignal: AbortSignal;
+  /** Tells the turn when a Stop was requested for its conversation (from any instance). */
+  stops: Pick<StopWatcher, 'watch'>;
 }
 
 /** How long a closing server keeps trying to deliver the last event of an aborted turn. */
@@ -47,7 +51,8 @@ const FINISH_REASONS: ReadonlySet<string> = new Set<FinishReason>([
 export function upstreamRequest(agent: AgentSettings, history: HistoryItem[]): UpstreamRequest {
   const messages: UpstreamRequest['messages'] = [];
   if (agent.instructions?.trim()) messages.push({ role: 'system', content: agent.instructions });
-  for (const m of history) messages.push({ role: m.role, content: m.content });
+  // An empty reply (stopped before its first word) says nothing to the model.
+  for (const m of history) if (m.role === 'user' || m.content) messages.push({ role: m.role, content: m.content });
   const req: UpstreamRequest = { model: agent.model, messages };
   if (agent.temperature !== null) req.temperature = Number(agent.temperature);
   if (agent.max_tokens !== null) req.max_tokens = Number(agent.max_tokens);
@@ -129,25 +134,29 @@ function errorEvent(err: unknown, requestId: string, log: Logger): ErrorEventDat
 
 export async function relayTurn(input: RelayInput): Promise<void> {
   const { stream, turn, begun, store, log, requestId, receivedAt, clientSignal } = input;
-  const send = <K extends ChatEventName>(event: K, data: ChatEventMap[K]) =>
-    stream.writeSSE({ event, data: JSON.stringify(data) });
-
-  // The visitor left or pressed Stop: abort the upstream call, and cancel our side of the response so a
-  // write waiting on a reader that is gone returns at once.
+  // The visitor left: stop writing to them (and cancel our side of the response so a write waiting on a
+  // reader that is gone returns at once), but finish the reply and store it whole.
+  let clientGone = false;
   const onClientGone = () => {
-    turn.abort('client');
+    if (clientGone) return;
+    clientGone = true;
     stream.abort();
+    log.info('visitor left mid-reply: finishing it', { request_id: requestId });
   };
-  stream.onAbort(() => turn.abort('client'));
+  stream.onAbort(onClientGone);
   if (clientSignal.aborted) onClientGone();
   else clientSignal.addEventListener('abort', onClientGone, { once: true });
+  const send = async <K extends ChatEventName>(event: K, data: ChatEventMap[K]) => {
+    if (!clientGone) await stream.writeSSE({ event, data: JSON.stringify(data) });
+  };
+  const unwatch = input.stops.watch(begun.conversationId, () => turn.abort('stop'));
   // A closing server gives the last event a moment, then lets go of a reader that does not read.
   let shutdownTimer: ReturnType<typeof setTimeout> | undefined;
   turn.signal.addEventListener('abort', () => {
     if (turn.abortReason === 'shutdown') shutdownTimer = setTimeout(() => stream.abort(), SHUTDOWN_WRITE_MS);
   });
 
-  const endTurn = (content: string, sources: Source[], result: UpstreamResult | null, responseTimeMs: number) =>
+  const endTurn = (content: string, sources: Source[], result: UpstreamResult | null, responseTimeMs: number, stopped = false) =>
     storeCall(log, requestId, 'endTurn', () =>
       store.endTurn({
         conversationId: begun.conversationId,
@@ -157,8 +166,10 @@ export async function relayTurn(input: RelayInput): Promise<void> {
         promptTokens: result?.promptTokens ?? null,
         completionTokens: result?.completionTokens ?? null,
         responseTimeMs,
+        stopped,
       }),
     );
+  const abandonTurn = () => storeCall(log, requestId, 'abandonTurn', () => store.abandonTurn(begun.conversationId, begun.userMessageId));
 
   try {
     await send('start', { conversation_id: begun.conversationId, message_id: begun.userMessageId });
@@ -168,10 +179,11 @@ export async function relayTurn(input: RelayInput): Promise<void> {
       (e) =>
         e.type === 'source' ? send('sources', { sources: [e.source] }) : send('activity', { tool: e.tool, state: e.state }),
     );
+    unwatch();
     const responseTimeMs = Math.max(0, Math.round((lastTokenAt ?? performance.now()) - receivedAt));
 
     if (result) {
-      // The whole reply was relayed: store it with its billed tokens, even if the visitor left just now.
+      // The whole reply was relayed (or produced for a visitor who left): store it with its billed tokens.
       const { messageId } = await endTurn(text, sources, result, responseTimeMs);
       await send('done', {
         message_id: messageId,
@@ -182,12 +194,19 @@ export async function relayTurn(input: RelayInput): Promise<void> {
       return;
     }
 
-    // Stopped or failed: keep what the visitor already saw; no text relayed means no assistant message.
-    const stored = text ? await endTurn(text, sources, null, responseTimeMs) : null;
     const reason = turn.abortReason;
-    if (reason === 'client') {
+    if (reason === 'stop') {
+      // Exactly what was relayed, marked stopped (even when empty: the visitor saw a stopped, empty reply).
+      const { messageId } = await endTurn(text, sources, null, responseTimeMs, true);
       log.info('chat stopped by the visitor', { request_id: requestId, relayed_chars: text.length });
-    } else if (reason === 'shutdown') {
+      await send('done', { message_id: messageId, tokens_used: 0, response_time_ms: responseTimeMs, finish_reason: 'aborted', stopped: true });
+      return;
+    }
+
+    // Failed or shut down: keep what was already relayed; no text relayed means no assistant message.
+    const stored = text ? await endTurn(text, sources, null, responseTimeMs) : null;
+    if (!stored) await abandonTurn();
+    if (reason === 'shutdown') {
       await (stored
         ? send('done', { message_id: stored.messageId, tokens_used: 0, response_time_ms: responseTimeMs, finish_reason: 'aborted' })
         : send('error', {
@@ -201,14 +220,17 @@ export async function relayTurn(input: RelayInput): Promise<void> {
       await send('error', event);
     }
   } catch (err) {
-    // endTurn failed (database down): the visitor has the text but it is not stored; say so.
+    // endTurn failed (database down): the visitor has the text but it is not stored; say so. The turn's
+    // in-flight row expires by itself if the database cannot take this either.
     if (!(err instanceof ApiError)) log.error('chat turn failed', { request_id: requestId, error: describeError(err) });
+    await abandonTurn().catch(() => {});
     await send('error', {
       code: err instanceof ApiError ? err.code : 'internal_error',
       message: 'Your reply could not be saved. Please try again.',
       request_id: requestId,
     });
   } finally {
+    unwatch();
     clientSignal.removeEventListener('abort', onClientGone);
     clearTimeout(shutdownTimer);
   }

@@ -1,8 +1,9 @@
 /**
  * The chat turns in flight, so a closing server can refuse new chats, let open streams finish for a grace
  * period, then abort the rest (their partial replies are still stored) and wait for those writes.
+ * A visitor leaving does not abort a turn (the reply is finished and stored); an explicit Stop does.
  */
-export type AbortReason = 'client' | 'shutdown';
+export type AbortReason = 'stop' | 'shutdown';
 
 export class Turn {
   readonly #controller = new AbortController();

@@ -160,3 +160,59 @@ export function parseHistoryLimit(raw: string | undefined): number {
   }
   return parsed.data;
 }
+
+export interface FeedbackInputBody {
+  sessionId: string;
+  rating: 'up' | 'down' | null;
+  comment: string | null;
+}
+
+// Strict: an unknown field is refused (a misspelt "coment" must not silently lose the comment).
+const feedbackSchema = z.strictObject(
+  {
+    session_id: idSchema('session_id'),
+    rating: z.union([z.literal('up'), z.literal('down'), z.null()], {
+      error: (iss) => (iss.input === undefined ? 'rating is required ("up", "down" or null)' : 'rating must be "up", "down" or null'),
+    }),
+    comment: z
+      .string({ error: 'comment must be a string' })
+      .refine((s) => !hasBadText(s), { error: badTextMessage('comment') })
+      .refine((s) => charCount(s) <= LIMITS.feedbackCommentChars, {
+        error: `comment must be at most ${LIMITS.feedbackCommentChars} characters`,
+      })
+      .nullish(),
+  },
+  {
+    error: (iss) =>
+      iss.code === 'unrecognized_keys'
+        ? `unknown field ${(iss as { keys?: string[] }).keys?.map((k) => `"${k}"`).join(', ')}: the body has session_id, rating and comment`
+        : 'the body must be a JSON object',
+  },
+);
+
+/** Parses the body of `POST /v1/messages/{id}/feedback`; throws ApiError 400 naming the field. */
+export function parseFeedbackBody(text: string): FeedbackInputBody {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new ApiError('invalid_request', 'the body must be valid JSON');
+  }
+  const parsed = feedbackSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    if (issue?.code === 'unrecognized_keys') {
+      throw new ApiError('invalid_request', issue.message, { field: issue.keys[0] });
+    }
+    throw toApiError(parsed.error);
+  }
+  const comment = parsed.data.comment?.trim() ? parsed.data.comment : null;
+  return { sessionId: parsed.data.session_id, rating: parsed.data.rating, comment };
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A message id in a URL path: anything but a uuid cannot name a message (404, as an unknown one). */
+export function isMessageId(raw: string): boolean {
+  return UUID.test(raw);
+}

@@ -212,7 +212,13 @@ export class RuntimeSupervisor {
       agentByKey: (apiKey) => need().agentByKey(apiKey),
       beginTurn: (input) => need().beginTurn(input),
       endTurn: (input) => need().endTurn(input),
+      abandonTurn: (conversationId, userMessageId) => need().abandonTurn(conversationId, userMessageId),
       history: (agentId, sessionId, limit) => need().history(agentId, sessionId, limit),
+      visitorHistory: (agentId, sessionId, limit, userRef) => need().visitorHistory(agentId, sessionId, limit, userRef),
+      requestStop: (agentId, sessionId, userRef) => need().requestStop(agentId, sessionId, userRef),
+      stopRequests: (ids) => need().stopRequests(ids),
+      userConversations: (agentId, userRef, limit) => need().userConversations(agentId, userRef, limit),
+      setFeedback: (input) => need().setFeedback(input),
       ping: async () => {
         if (!this.runtime) throw new Error(`database not ready: ${this.lastError ?? 'starting'}`);
         await this.runtime.store.ping();

@@ -5,9 +5,17 @@
  * Errors (network, PostgREST, SQL) are thrown; the app answers 503 `unavailable`.
  */
 import { createClient, type SupabaseClient, type SupabaseClientOptions } from '@supabase/supabase-js';
-import type { StoredMessage } from '../../protocol.ts';
-import { toAgentPublic, toBeginTurnResult, toStoredMessage, type BeginTurnRow } from './sql-store.ts';
-import type { AgentPublic, BeginTurnInput, BeginTurnResult, EndTurnInput, Store } from './store.ts';
+import type { ConversationSummary, StoredMessage } from '../../protocol.ts';
+import {
+  toAgentPublic,
+  toBeginTurnResult,
+  toConversations,
+  toStoredMessage,
+  toVisitorHistory,
+  type BeginTurnRow,
+  type VisitorHistoryRow,
+} from './sql-store.ts';
+import type { AgentPublic, BeginTurnInput, BeginTurnResult, EndTurnInput, FeedbackInput, Store, VisitorHistory } from './store.ts';
 
 export interface SupabaseStoreOptions {
   /** `https://<ref>.supabase.co` (SUPABASE_URL). */
@@ -75,6 +83,8 @@ export class SupabaseStore implements Store {
       p_content: input.content,
       p_history_limit: input.historyLimit,
       p_history_chars: input.historyChars,
+      p_user_ref: input.userRef ?? null,
+      p_reply_limit_ms: input.replyLimitMs ?? null,
     });
     if (!row) throw new Error('begin_turn returned nothing');
     return toBeginTurnResult(row);
@@ -88,11 +98,15 @@ export class SupabaseStore implements Store {
       p_prompt_tokens: input.promptTokens,
       p_completion_tokens: input.completionTokens,
       p_response_time_ms: Math.round(input.responseTimeMs),
-      // Only when there are some: without it the call also matches a database before migration 00007.
-      ...(input.sources?.length ? { p_sources: input.sources } : {}),
+      p_sources: input.sources?.length ? input.sources : null,
+      p_stopped: input.stopped === true,
     });
     if (!id) throw new Error('end_turn returned nothing');
     return { messageId: id };
+  }
+
+  async abandonTurn(conversationId: string, userMessageId: string): Promise<void> {
+    await this.#rpc('abandon_turn', { p_conversation_id: conversationId, p_user_message_id: userMessageId });
   }
 
   async history(agentId: string, sessionId: string, limit: number): Promise<StoredMessage[]> {
@@ -102,6 +116,44 @@ export class SupabaseStore implements Store {
       p_limit: limit,
     });
     return (rows ?? []).map(toStoredMessage);
+  }
+
+  async visitorHistory(agentId: string, sessionId: string, limit: number, userRef: string | null): Promise<VisitorHistory> {
+    return toVisitorHistory(
+      await this.#rpc<VisitorHistoryRow | null>('visitor_history', {
+        p_agent_id: agentId,
+        p_session_id: sessionId,
+        p_limit: limit,
+        p_user_ref: userRef,
+      }),
+    );
+  }
+
+  async requestStop(agentId: string, sessionId: string, userRef: string | null): Promise<boolean> {
+    return (await this.#rpc<boolean>('request_stop', { p_agent_id: agentId, p_session_id: sessionId, p_user_ref: userRef })) === true;
+  }
+
+  async stopRequests(conversationIds: string[]): Promise<string[]> {
+    if (conversationIds.length === 0) return [];
+    return (await this.#rpc<string[] | null>('stop_requests', { p_conversation_ids: conversationIds })) ?? [];
+  }
+
+  async userConversations(agentId: string, userRef: string, limit: number): Promise<ConversationSummary[]> {
+    return toConversations(
+      await this.#rpc<ConversationSummary[] | null>('user_conversations', { p_agent_id: agentId, p_user_ref: userRef, p_limit: limit }),
+    );
+  }
+
+  async setFeedback(input: FeedbackInput): Promise<boolean> {
+    const found = await this.#rpc<boolean>('set_message_feedback', {
+      p_agent_id: input.agentId,
+      p_session_id: input.sessionId,
+      p_message_id: input.messageId,
+      p_user_ref: input.userRef,
+      p_rating: input.rating,
+      p_comment: input.comment,
+    });
+    return found === true;
   }
 
   async ping(): Promise<void> {
