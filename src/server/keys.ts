@@ -18,3 +18,13 @@ export function generateApiKey(): string {
   crypto.getRandomValues(bytes);
   return API_KEY_PREFIX + base64url(bytes);
 }
+
+/**
+ * A fresh identity secret (the HS256 key a site's backend signs visitor tokens with): 32 random bytes in
+ * base64url, 43 printable characters (migration 00004 wants 32 to 512, no whitespace).
+ */
+export function generateIdentitySecret(): string {
+  const bytes = new Uint8Array(KEY_BYTES);
+  crypto.getRandomValues(bytes);
+  return base64url(bytes);
+}

@@ -443,7 +443,7 @@ as $$
     jsonb_agg(
       jsonb_build_object(
         'session_id', c.session_id,
-        'title', coalesce(left(btrim(first.content), 80), ''),
+        'title', coalesce(btrim(left(btrim(first.content), 80)), ''),
         'updated_at', to_char(c.updated_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
       )
       order by c.updated_at desc, c.id desc

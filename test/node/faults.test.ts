@@ -375,10 +375,11 @@ describe('when Mistral fails (PGlite, real upstream client, stand-in)', () => {
       assert.equal(proxy.streams.active, 0, 'the turn ended on the server');
     }
 
-    it('stores the partial reply and closes the Mistral socket when the visitor closes the tab', async () => {
+    it('finishes and stores the whole reply when the visitor closes the tab mid-reply', async () => {
       const { agentId, apiKey } = await seedAgent(db);
       const sessionId = session();
-      standIn.script({ type: 'stall', afterChunks: 3, text: 'A long answer that never ends', chunkSize: 7 });
+      const FULL = 'A long answer that goes on after the tab is closed.';
+      standIn.script({ type: 'reply', text: FULL, chunkSize: 7, chunkDelayMs: 40 });
       const body = JSON.stringify({ session_id: sessionId, message: 'tell me everything' });
       const seen = await new Promise<string>((resolve, reject) => {
         const req = httpRequest(`${base}/v1/chat`, {
@@ -405,23 +406,21 @@ describe('when Mistral fails (PGlite, real upstream client, stand-in)', () => {
       });
       const relayed = parseSse(seen).filter((e) => e.event === 'delta').map((e) => e.data.text).join('');
       assert.equal(relayed, 'A long answer ');
-      assert.equal(await standIn.requests.at(-1)?.outcome, 'client-closed', 'the Mistral request was closed');
+      assert.equal(await standIn.requests.at(-1)?.outcome, 'finished', 'the Mistral request ran to its end');
       await drained();
-      await assertStored(db, agentId, sessionId, 'tell me everything', relayed);
-      assert.ok(proxy.log.lines.some((l) => l.msg === 'chat stopped by the visitor' && l.fields?.relayed_chars === relayed.length));
+      await assertStored(db, agentId, sessionId, 'tell me everything', FULL);
+      assert.ok(proxy.log.lines.some((l) => l.msg === 'visitor left mid-reply: finishing it'));
     });
 
-    it('stores the partial reply when the visitor presses Stop, and the next message is answered', async () => {
+    it('stores exactly what was streamed when the visitor presses Stop, and the next message is answered', async () => {
       const { agentId, apiKey } = await seedAgent(db);
       const sessionId = session();
       const FULL = 'Counting: 1 2 3 4 5 6 7 8 9 10';
       standIn.script({ type: 'reply', text: FULL, chunkSize: 4, chunkDelayMs: 150 });
-      const stop = new AbortController();
       const res = await fetch(`${base}/v1/chat`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', 'X-Api-Key': apiKey },
         body: JSON.stringify({ session_id: sessionId, message: 'count' }),
-        signal: stop.signal,
       });
       assert.equal(res.status, 200);
       const reader = res.body!.getReader();
@@ -432,15 +431,24 @@ describe('when Mistral fails (PGlite, real upstream client, stand-in)', () => {
         if (done) break;
         text += decoder.decode(value, { stream: true });
       }
-      stop.abort(); // what the widget's Stop button does
-      const seen = parseSse(text).filter((e) => e.event === 'delta').map((e) => e.data.text).join('');
-      assert.equal(await standIn.requests.at(-1)?.outcome, 'client-closed');
+      // What the widget's Stop button does: ask the proxy, keep reading until done.
+      const stop = await fetch(`${base}/v1/sessions/${sessionId}/stop`, { method: 'POST', headers: { 'X-Api-Key': apiKey } });
+      assert.equal(stop.status, 204);
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += decoder.decode(value, { stream: true });
+      }
+      const events = parseSse(text);
+      const seen = events.filter((e) => e.event === 'delta').map((e) => e.data.text).join('');
+      assert.equal(events.at(-1)?.event, 'done');
+      assert.equal(events.at(-1)?.data.stopped, true);
+      assert.equal(await standIn.requests.at(-1)?.outcome, 'client-closed', 'the Mistral request was closed');
       await drained();
-      // Stored: what the server relayed before it noticed, at least what the visitor saw, never the whole reply.
+      // Stored: exactly what the visitor saw, no more, no less.
       const stored = await storedMessages(db, agentId, sessionId);
-      assert.deepEqual(stored.map((m) => m[0]), ['user', 'assistant']);
-      const [, [, partial]] = stored as [[string, string], [string, string]];
-      assert.ok(seen.length > 0 && partial.startsWith(seen) && FULL.startsWith(partial) && partial.length < FULL.length, partial);
+      assert.deepEqual(stored, [['user', 'count'], ['assistant', seen]]);
+      assert.ok(seen.length > 0 && seen.length < FULL.length, seen);
       const requestId = res.headers.get('X-Request-Id') ?? '';
       assert.ok(linesOf(proxy.log, requestId).some((l) => l.msg === 'chat stopped by the visitor'), 'the stop is logged');
 
@@ -450,10 +458,10 @@ describe('when Mistral fails (PGlite, real upstream client, stand-in)', () => {
         headers: { 'Content-Type': 'application/json', 'X-Api-Key': apiKey },
         body: JSON.stringify({ session_id: sessionId, message: 'go on' }),
       });
-      const events = parseSse(await next.text());
-      assert.equal(events.at(-1)?.event, 'done');
+      const nextEvents = parseSse(await next.text());
+      assert.equal(nextEvents.at(-1)?.event, 'done');
       const sent = (standIn.requests.at(-1)?.body as { messages: { role: string; content: string }[] }).messages;
-      assert.deepEqual(sent.slice(-3).map((m) => [m.role, m.content]), [['user', 'count'], ['assistant', partial], ['user', 'go on']]);
+      assert.deepEqual(sent.slice(-3).map((m) => [m.role, m.content]), [['user', 'count'], ['assistant', seen], ['user', 'go on']]);
     });
   });
 });

@@ -18,6 +18,7 @@ import { startRpcDouble } from '../helpers/rpc-double.ts';
 import { denoSkip } from '../helpers/deno.ts';
 import { createTestDatabase, pgSkip } from '../helpers/pg.ts';
 import { seedAgent } from '../helpers/pglite.ts';
+import { newIdentitySecret } from '../helpers/user-token.ts';
 import { protocolSuite, readSse, type ProtocolTarget } from './protocol.suite.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -96,6 +97,8 @@ async function waitForHealthy(url: string, timeoutMs = 30_000): Promise<void> {
 async function prepare() {
   const database = await createTestDatabase();
   const db: Db = openPostgres(database.url, { max: 2 });
+  const identitySecret = newIdentitySecret();
+  const otherIdentitySecret = newIdentitySecret();
   let agent;
   let groundedAgent;
   try {
@@ -103,6 +106,8 @@ async function prepare() {
     agent = await seedAgent(db, { name: 'Protocol agent', role: 'support' });
     groundedAgent = await seedAgent(db, { name: 'Grounded agent', instructions: 'LOCAL INSTRUCTIONS NEVER SENT' });
     await db.query(`update public.agents set mistral_agent_id = 'ag_protocol_docs' where id = $1`, [groundedAgent.agentId]);
+    await db.query('update public.agents set identity_secret = $2 where id = $1', [agent.agentId, identitySecret]);
+    await db.query('update public.agents set identity_secret = $2 where id = $1', [groundedAgent.agentId, otherIdentitySecret]);
   } finally {
     await db.close();
   }
@@ -123,7 +128,7 @@ async function prepare() {
     await standIn.close();
     await database.drop();
   };
-  return { apiKey: agent.apiKey, groundedApiKey: groundedAgent.apiKey, standIn, env, databaseUrl: database.url, cleanup };
+  return { apiKey: agent.apiKey, groundedApiKey: groundedAgent.apiKey, identitySecret, otherIdentitySecret, standIn, env, databaseUrl: database.url, cleanup };
 }
 
 protocolSuite(
@@ -139,7 +144,7 @@ protocolSuite(
     }
     const baseUrl = `http://127.0.0.1:${started.port}`;
     await waitForHealthy(`${baseUrl}/healthz`);
-    return { baseUrl, apiKey: p.apiKey, groundedApiKey: p.groundedApiKey, standIn: p.standIn, close: () => p.cleanup(started.child) };
+    return { baseUrl, apiKey: p.apiKey, groundedApiKey: p.groundedApiKey, identitySecret: p.identitySecret, otherIdentitySecret: p.otherIdentitySecret, standIn: p.standIn, close: () => p.cleanup(started.child) };
   },
   { skip },
 );
@@ -166,7 +171,7 @@ protocolSuite(
     await waitForHealthy(`${baseUrl}/healthz`);
     const coldStartMs = Math.round(performance.now() - t0);
     console.log(`Deno Edge Function cold start: ${coldStartMs} ms (process spawn → first 200 from /healthz)`);
-    return { baseUrl, apiKey: p.apiKey, groundedApiKey: p.groundedApiKey, standIn: p.standIn, close: () => p.cleanup(started.child) };
+    return { baseUrl, apiKey: p.apiKey, groundedApiKey: p.groundedApiKey, identitySecret: p.identitySecret, otherIdentitySecret: p.otherIdentitySecret, standIn: p.standIn, close: () => p.cleanup(started.child) };
   },
   { skip: skipDeno },
 );
@@ -207,7 +212,7 @@ protocolSuite(
     const baseUrl = `http://127.0.0.1:${started.port}/mistral-agent-chat`;
     await waitForHealthy(`${baseUrl}/healthz`);
     assert.match(started.output(), /storage: supabase-js/);
-    return { baseUrl, apiKey: p.apiKey, groundedApiKey: p.groundedApiKey, standIn: p.standIn, close: () => release(started.child) };
+    return { baseUrl, apiKey: p.apiKey, groundedApiKey: p.groundedApiKey, identitySecret: p.identitySecret, otherIdentitySecret: p.otherIdentitySecret, standIn: p.standIn, close: () => release(started.child) };
   },
   { skip: skipDeno },
 );

@@ -7,8 +7,9 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { EventSourceParserStream } from 'eventsource-parser/stream';
-import type { ErrorBody, HistoryResponse, Source } from '../../src/protocol.ts';
+import type { ConversationsResponse, ErrorBody, HistoryResponse, Source } from '../../src/protocol.ts';
 import type { MistralStandIn } from '../helpers/mistral-stand-in.ts';
+import { badTokens, userToken } from '../helpers/user-token.ts';
 
 export interface ProtocolTarget {
   /** Base URL of the protocol, without a trailing slash (`http://127.0.0.1:PORT/mistral-agent-chat`). */
@@ -17,6 +18,10 @@ export interface ProtocolTarget {
   apiKey: string;
   /** The key of an agent linked to a Mistral agent (`mistral_agent_id`): its turns use the Conversations API. */
   groundedApiKey?: string;
+  /** The identity secret of the `apiKey` agent (visitor tokens are signed with it). */
+  identitySecret: string;
+  /** Another agent's identity secret: a token signed with it is not valid for the `apiKey` agent. */
+  otherIdentitySecret: string;
   /** The Mistral stand-in this proxy calls (started with UPSTREAM_RETRIES=0). */
   standIn: MistralStandIn;
   close(): Promise<void>;
@@ -158,10 +163,10 @@ export function protocolSuite(name: string, start: () => Promise<ProtocolTarget>
       );
     });
 
-    it('stores the part of the reply already relayed when the visitor closes the connection', async () => {
+    it('finishes and stores the whole reply when the visitor closes the connection mid-reply', async () => {
       const sid = sessionId();
-      const full = 'One. Two. Three. Four. Five. Six. Seven. Eight. Nine. Ten. Eleven. Twelve.';
-      t.standIn.script({ type: 'reply', text: full, chunkSize: 5, chunkDelayMs: 60 });
+      const full = 'One. Two. Three. Four. Five. Six. Seven. Eight. Nine. Ten.';
+      t.standIn.script({ type: 'reply', text: full, chunkSize: 5, chunkDelayMs: 40 });
       const controller = new AbortController();
       const res = await chat({ session_id: sid, message: 'Count slowly' }, t.apiKey, controller.signal);
       assert.equal(res.status, 200);
@@ -170,17 +175,195 @@ export function protocolSuite(name: string, start: () => Promise<ProtocolTarget>
       while (!received.includes('event: delta')) received += (await reader.read()).value ?? '';
       controller.abort();
       await reader.cancel().catch(() => {});
-      // The proxy aborts the Mistral call and stores what it relayed: poll until the reply row appears.
+      // The proxy goes on reading Mistral and stores the reply when it ends: poll the history meanwhile.
+      const res1 = await get(`/v1/sessions/${sid}/messages`);
+      const first = (await res1.json()) as HistoryResponse;
+      assert.equal(first.messages.at(-1)?.role, 'user');
+      assert.equal(first.pending, true, 'the history says the answer is coming');
       let history = await historyOf(sid);
-      for (let i = 0; i < 100 && history.length < 2; i++) {
+      for (let i = 0; i < 200 && history.length < 2; i++) {
         await new Promise((r) => setTimeout(r, 50));
         history = await historyOf(sid);
       }
-      assert.equal(history.length, 2, 'the partial reply is stored');
-      const reply = history[1]!;
-      assert.equal(reply.role, 'assistant');
-      assert.ok(reply.content.length > 0 && full.startsWith(reply.content) && reply.content.length < full.length, `partial: "${reply.content}"`);
-      assert.equal(await t.standIn.requests.at(-1)!.outcome, 'client-closed', 'the call to Mistral was aborted');
+      assert.deepEqual(history.map((m) => [m.role, m.content]), [['user', 'Count slowly'], ['assistant', full]]);
+      assert.equal(await t.standIn.requests.at(-1)!.outcome, 'finished', 'the call to Mistral ran to its end');
+    });
+
+    it('answers 409 reply_in_progress while a reply streams, and Stop ends it with exactly the text relayed', async () => {
+      const sid = sessionId();
+      const full = 'Alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu.';
+      t.standIn.script({ type: 'reply', text: full, chunkSize: 4, chunkDelayMs: 120 });
+      const res = await chat({ session_id: sid, message: 'Greek letters please' });
+      assert.equal(res.status, 200);
+      const reader = res.body!.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream()).getReader();
+      const events: SseEvent[] = [];
+      while (!events.some((e) => e.event === 'delta')) {
+        const { value } = await reader.read();
+        events.push({ event: value!.event ?? 'message', data: JSON.parse(value!.data) as Record<string, unknown> });
+      }
+      await expectError(await chat({ session_id: sid, message: 'And another thing' }), 409, 'reply_in_progress');
+      const t0 = performance.now();
+      const stop = await fetch(`${t.baseUrl}/v1/sessions/${sid}/stop`, { method: 'POST', headers: { 'X-Api-Key': t.apiKey } });
+      assert.equal(stop.status, 204);
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        events.push({ event: value.event ?? 'message', data: JSON.parse(value.data) as Record<string, unknown> });
+      }
+      const elapsed = performance.now() - t0;
+      assert.ok(elapsed < 1_000, `the reply ended ${Math.round(elapsed)} ms after Stop`);
+      const done = events.at(-1)!;
+      assert.equal(done.event, 'done');
+      assert.equal(done.data.finish_reason, 'aborted');
+      assert.equal(done.data.stopped, true);
+      const shown = events.filter((e) => e.event === 'delta').map((e) => e.data.text).join('');
+      assert.ok(shown.length > 0 && shown.length < full.length, shown);
+      const res2 = await get(`/v1/sessions/${sid}/messages`);
+      const after = (await res2.json()) as HistoryResponse;
+      assert.equal(after.pending, false);
+      assert.deepEqual(after.messages.map((m) => [m.role, m.content, m.stopped]), [
+        ['user', 'Greek letters please', undefined],
+        ['assistant', shown, true],
+      ]);
+      assert.equal(after.messages[1]!.id, done.data.message_id);
+      const again = await fetch(`${t.baseUrl}/v1/sessions/${sid}/stop`, { method: 'POST', headers: { 'X-Api-Key': t.apiKey } });
+      assert.equal(again.status, 204, 'Stop with nothing streaming is fine');
+    });
+
+    describe('visitor identity (X-User-Token)', () => {
+      const withToken = (token: string | null): Record<string, string> => (token === null ? {} : { 'X-User-Token': token });
+      const chatAs = (token: string | null, body: unknown) =>
+        fetch(`${t.baseUrl}/v1/chat`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', Origin: ORIGIN, 'X-Api-Key': t.apiKey, ...withToken(token) },
+          body: JSON.stringify(body),
+        });
+      const getAs = (token: string | null, path: string) => fetch(`${t.baseUrl}${path}`, { headers: { 'X-Api-Key': t.apiKey, ...withToken(token) } });
+
+      it('follows a signed-in user from one device to another, and keeps everyone else out', async () => {
+        const user = `user_${randomUUID()}`;
+        const token = userToken(t.identitySecret, user, { name: 'Ada' });
+        // Device A: its own visitor id and session id (storage is per device).
+        const sidA = sessionId();
+        t.standIn.script({ type: 'reply', text: 'Your order ships tomorrow.' });
+        const question = '  Where is my order #1234? '.repeat(5);
+        const first = await chatAs(token, { session_id: sidA, visitor_id: 'visitor_device_a', message: question });
+        assert.equal(first.status, 200);
+        await readSse(first);
+
+        // Device B: nothing shared but the token the site's backend signs.
+        const list = await getAs(token, '/v1/conversations');
+        assert.equal(list.status, 200);
+        const { conversations } = (await list.json()) as ConversationsResponse;
+        assert.equal(conversations.length, 1);
+        assert.equal(conversations[0]!.session_id, sidA);
+        assert.equal(conversations[0]!.title, question.trim().slice(0, 80).trim(), 'the first question, trimmed to 80 characters');
+        assert.ok(!Number.isNaN(Date.parse(conversations[0]!.updated_at)));
+        const history = await getAs(token, `/v1/sessions/${sidA}/messages`);
+        assert.equal(history.status, 200);
+        assert.deepEqual(((await history.json()) as HistoryResponse).messages.map((m) => m.role), ['user', 'assistant']);
+        t.standIn.script({ type: 'reply', text: 'Yes, tomorrow.' });
+        const fromB = await chatAs(token, { session_id: sidA, visitor_id: 'visitor_device_b', message: 'Tomorrow, really?' });
+        assert.equal(fromB.status, 200);
+        assert.equal((await readSse(fromB)).at(-1)!.event, 'done');
+
+        // Anyone else: an anonymous visitor who learnt the session id, or another user.
+        await expectError(await getAs(null, `/v1/sessions/${sidA}/messages`), 404, 'not_found');
+        await expectError(await chatAs(null, { session_id: sidA, message: 'let me in' }), 404, 'not_found');
+        const other = userToken(t.identitySecret, `other_${randomUUID()}`);
+        await expectError(await getAs(other, `/v1/sessions/${sidA}/messages`), 404, 'not_found');
+        await expectError(await chatAs(other, { session_id: sidA, message: 'let me in' }), 404, 'not_found');
+        await expectError(await fetch(`${t.baseUrl}/v1/sessions/${sidA}/stop`, { method: 'POST', headers: { 'X-Api-Key': t.apiKey } }), 404, 'not_found');
+        assert.deepEqual(((await (await getAs(other, '/v1/conversations')).json()) as ConversationsResponse).conversations, []);
+        const after = (await (await getAs(token, `/v1/sessions/${sidA}/messages`)).json()) as HistoryResponse;
+        assert.deepEqual(after.messages.map((m) => m.content).slice(2), ['Tomorrow, really?', 'Yes, tomorrow.'], 'nothing was written by the others');
+      });
+
+      it('binds an anonymous conversation to the user on their first signed turn', async () => {
+        const sid = sessionId();
+        await readSse(await chatAs(null, { session_id: sid, message: 'Hello before signing in' }));
+        const token = userToken(t.identitySecret, `user_${randomUUID()}`);
+        await readSse(await chatAs(token, { session_id: sid, message: 'Now signed in' }));
+        const { conversations } = (await (await getAs(token, '/v1/conversations')).json()) as ConversationsResponse;
+        assert.deepEqual(conversations.map((c) => [c.session_id, c.title]), [[sid, 'Hello before signing in']]);
+        await expectError(await getAs(null, `/v1/sessions/${sid}/messages`), 404, 'not_found');
+      });
+
+      it('needs a token for the list of conversations', async () => {
+        await expectError(await getAs(null, '/v1/conversations'), 401, 'identity_required');
+      });
+
+      it('refuses every bad token with 401 invalid_user_token, storing nothing', async () => {
+        const sid = sessionId();
+        const requests = t.standIn.requests.length;
+        for (const [what, token] of Object.entries(badTokens(t.identitySecret, t.otherIdentitySecret))) {
+          const body = await expectError(await chatAs(token, { session_id: sid, message: `with ${what}` }), 401, 'invalid_user_token');
+          assert.match(body.error.message, /X-User-Token/, what);
+          await expectError(await getAs(token, '/v1/conversations'), 401, 'invalid_user_token');
+        }
+        assert.equal(t.standIn.requests.length, requests, 'Mistral was never called');
+        assert.deepEqual(await historyOf(sid), []);
+      });
+
+      it('allows X-User-Token in a CORS preflight', async () => {
+        const res = await fetch(`${t.baseUrl}/v1/conversations`, {
+          method: 'OPTIONS',
+          headers: { Origin: ORIGIN, 'Access-Control-Request-Method': 'GET', 'Access-Control-Request-Headers': 'x-api-key,x-user-token' },
+        });
+        assert.match((res.headers.get('access-control-allow-headers') ?? '').toLowerCase(), /x-user-token/);
+      });
+    });
+
+    describe('feedback', () => {
+      const feedback = (messageId: string, body: unknown) =>
+        fetch(`${t.baseUrl}/v1/messages/${messageId}/feedback`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', 'X-Api-Key': t.apiKey },
+          body: typeof body === 'string' ? body : JSON.stringify(body),
+        });
+      const turn = async (sid: string) => {
+        const events = await readSse(await chat({ session_id: sid, message: 'Rate me' }));
+        return { user: String(events[0]!.data.message_id), reply: String(events.at(-1)!.data.message_id) };
+      };
+
+      it('keeps the last rating of a reply, clears it with null, and shows it in the history', async () => {
+        const sid = sessionId();
+        const { reply } = await turn(sid);
+        assert.equal((await feedback(reply, { session_id: sid, rating: 'up' })).status, 204);
+        assert.equal((await historyOf(sid))[1]!.feedback, 'up');
+        assert.equal((await feedback(reply, { session_id: sid, rating: 'down', comment: 'Too vague.' })).status, 204);
+        assert.equal((await historyOf(sid))[1]!.feedback, 'down');
+        assert.equal((await feedback(reply, { session_id: sid, rating: null })).status, 204);
+        assert.equal((await historyOf(sid))[1]!.feedback, undefined);
+      });
+
+      it('answers 400 naming the field for a bad rating, an unknown field or a long comment', async () => {
+        const sid = sessionId();
+        const { reply } = await turn(sid);
+        const cases: [unknown, string][] = [
+          [{ session_id: sid, rating: 'meh' }, 'rating'],
+          [{ session_id: sid }, 'rating'],
+          [{ session_id: sid, rating: 'up', stars: 5 }, 'stars'],
+          [{ session_id: sid, rating: 'up', comment: 'x'.repeat(1001) }, 'comment'],
+          [{ session_id: 'bad id', rating: 'up' }, 'session_id'],
+        ];
+        for (const [body, field] of cases) {
+          const error = await expectError(await feedback(reply, body), 400, 'invalid_request');
+          assert.equal(error.error.field, field, JSON.stringify(body));
+          assert.match(error.error.message, new RegExp(field));
+        }
+        await expectError(await feedback(reply, 'not json'), 400, 'invalid_request');
+        assert.equal((await historyOf(sid))[1]!.feedback, undefined);
+      });
+
+      it('answers 404 for a user message, a reply of another session or an unknown id', async () => {
+        const sid = sessionId();
+        const { user, reply } = await turn(sid);
+        await expectError(await feedback(user, { session_id: sid, rating: 'up' }), 404, 'not_found');
+        await expectError(await feedback(reply, { session_id: sessionId(), rating: 'up' }), 404, 'not_found');
+        await expectError(await feedback(randomUUID(), { session_id: sid, rating: 'up' }), 404, 'not_found');
+        await expectError(await feedback('not-a-uuid', { session_id: sid, rating: 'up' }), 404, 'not_found');
+      });
     });
 
     describe('with an agent linked to a Mistral agent (grounded answers)', () => {

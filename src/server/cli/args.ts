@@ -35,6 +35,13 @@ export const AGENT_FLAGS: Options = {
   'session-rate-limit': { type: 'string' },
   'ip-rate-limit': { type: 'string' },
   'daily-token-budget': { type: 'string' },
+  'identity-required': { type: 'string' },
+};
+
+/** Flags of `agent update` only: a new identity secret (printed once), or none. */
+export const IDENTITY_SECRET_FLAGS: Options = {
+  'identity-secret': { type: 'boolean' },
+  'no-identity-secret': { type: 'boolean' },
 };
 
 export interface Parsed {
@@ -163,6 +170,11 @@ export function agentFields(values: Parsed['values'], command: string): { fields
   if (perSession !== undefined) fields.rate_limit_session_per_minute = perSession;
   if (perIp !== undefined) fields.rate_limit_ip_per_minute = perIp;
   if (budget !== undefined) fields.daily_token_budget = budget;
+  const required = str(values, 'identity-required');
+  if (required !== undefined) {
+    if (required !== 'true' && required !== 'false') throw new UsageError(`--identity-required must be true or false, got "${required}"`, command);
+    fields.identity_required = required === 'true';
+  }
   const owner = str(values, 'owner');
   if (owner !== undefined && !EMAIL.test(owner)) throw new UsageError(`--owner must be an email address, got "${owner}"`, command);
   return { fields, owner };

@@ -7,8 +7,9 @@ import { DEFAULT_OWNER, ensureOwner, ownerEmails } from '../data/owners.ts';
 import { agentStatistics } from '../data/statistics.ts';
 import { eraseVisitor } from '../data/visitors.ts';
 import { embedSnippet, endpointFor, endpointNote, type Endpoint } from '../embed.ts';
+import { generateIdentitySecret } from '../keys.ts';
 import { lockDataDir } from '../node/data-dir-lock.ts';
-import { AGENT_FLAGS, UsageError, agentFields, agentRef, noPositionals, parse, positiveInt } from './args.ts';
+import { AGENT_FLAGS, IDENTITY_SECRET_FLAGS, UsageError, agentFields, agentRef, noPositionals, parse, positiveInt } from './args.ts';
 import { agentDetails, agentTable, statsTable, type AgentRow } from './output.ts';
 
 type Env = Record<string, string | undefined>;
@@ -115,19 +116,38 @@ export async function agentCommand(sub: string | undefined, args: string[], env:
       return 0;
     }
     case 'update': {
-      const { values, positionals } = parse(cmd, args, AGENT_FLAGS);
+      const { values, positionals } = parse(cmd, args, { ...AGENT_FLAGS, ...IDENTITY_SECRET_FLAGS });
       const ref = agentRef(positionals, cmd);
       const { fields, owner } = agentFields(values, cmd);
-      if (Object.keys(fields).length === 0 && owner === undefined) {
+      if (values['identity-secret'] && values['no-identity-secret']) {
+        throw new UsageError('--identity-secret and --no-identity-secret contradict each other: give one', cmd);
+      }
+      // A new secret is made here and printed once: it is never shown again (the owner API shows has_identity_secret).
+      const secret = values['identity-secret'] ? generateIdentitySecret() : values['no-identity-secret'] ? null : undefined;
+      if (Object.keys(fields).length === 0 && owner === undefined && secret === undefined) {
         throw new UsageError('nothing to change: give at least one of --name, --instructions, --model, --temperature, …', cmd);
       }
       const agent = await withDb(env, io, cmd, (db) =>
         db.transaction(async (tx) => {
           const opts = owner === undefined ? {} : { userId: await ensureOwner(tx, owner) };
-          return (await withOwners(tx, [await agents.updateAgent(tx, ref, fields, opts)]))[0]!;
+          let updated = await agents.updateAgent(tx, ref, fields, opts);
+          if (secret !== undefined) updated = await agents.setIdentitySecret(tx, ref, secret);
+          return (await withOwners(tx, [updated]))[0]!;
         }),
       );
-      printAgent(io, Boolean(values.json), agent);
+      if (values.json) printAgent(io, true, agent, secret ? { identity_secret: secret } : {});
+      else {
+        printAgent(io, false, agent);
+        if (secret) {
+          io.out(
+            `\nNew identity secret (shown once; keep it on your site's backend only, never in a page):\n${secret}\n` +
+              'Visitor tokens signed with the previous secret are refused from now on (within seconds).',
+          );
+        } else if (secret === null) io.out('\nIdentity secret removed: visitor tokens are refused until a new one is made.');
+        if (agent.identity_required && !agent.has_identity_secret) {
+          io.err('Warning: identity is required but the agent has no identity secret: every visitor is refused.');
+        }
+      }
       return 0;
     }
     case 'rotate-key': {

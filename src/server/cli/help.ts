@@ -14,7 +14,10 @@ Abuse control (the widget key is public, these protect your Mistral credit):
   --session-rate-limit N  turns per visitor session per minute (default 20, 0 = unlimited)
   --ip-rate-limit N     turns per client IP per minute (default 60, 0 = unlimited)
   --daily-token-budget N  Mistral tokens per UTC day (default unlimited)
-  (give "default" to any of the last three to go back to the default)`;
+  (give "default" to any of the last three to go back to the default)
+
+Visitor identity (conversations follow signed-in visitors; see the README, "Visitor identity"):
+  --identity-required true|false  refuse visitors without a valid X-User-Token`;
 
 const DATABASE = `Database: DATABASE_URL (PostgreSQL) when set, else the embedded PGlite database in DATA_DIR
 (default ./.data), which only one process may open: stop the server first. Pending migrations are applied first.`;
@@ -125,6 +128,9 @@ Changes only the settings given.
 Options:
   --name TEXT           name shown in the widget header
 ${AGENT_SETTINGS}
+  --identity-secret     make a new identity secret and print it once (tokens signed with the old one stop
+                        working: rotate it this way)
+  --no-identity-secret  remove the identity secret (visitor tokens are then refused)
   --json                print the agent as JSON
 ${DATABASE}`,
 

@@ -42,6 +42,7 @@ export function agentDetails(a: AgentRow): string {
     ['per IP', limitText(a.rate_limit_ip_per_minute, 'turns/min', 'default (60 turns/min)')],
     ['daily tokens', a.daily_token_budget === null ? 'unlimited' : String(a.daily_token_budget)],
     ['mistral id', a.mistral_agent_id],
+    ['identity', `${a.has_identity_secret ? 'secret set' : 'no secret'}${a.identity_required ? ', required' : ''}`],
     ['key', a.api_key],
     ['instructions', a.instructions],
   ];

@@ -161,6 +161,14 @@ export function rotateKey(q: Executor, ref: string): Promise<Agent> {
   return one(q, `update public.agents a set api_key = $2 where ${byRef(ref)} returning ${AGENT_JSON} as agent`, [ref, generateApiKey()], ref);
 }
 
+/**
+ * Sets (a string) or clears (null) the identity secret visitor tokens are signed with. The proxy's agent cache
+ * picks the change up within seconds; tokens signed with the old secret are refused from then on.
+ */
+export function setIdentitySecret(q: Executor, ref: string, secret: string | null): Promise<Agent> {
+  return one(q, `update public.agents a set identity_secret = $2 where ${byRef(ref)} returning ${AGENT_JSON} as agent`, [ref, secret], ref);
+}
+
 /** Enables or disables chats for an agent; its conversations are kept either way. */
 export function setActive(q: Executor, ref: string, active: boolean): Promise<Agent> {
   return one(q, `update public.agents a set is_active = $2 where ${byRef(ref)} returning ${AGENT_JSON} as agent`, [ref, active], ref);

@@ -220,10 +220,10 @@ export async function relayTurn(input: RelayInput): Promise<void> {
       await send('error', event);
     }
   } catch (err) {
-    // endTurn failed (database down): the visitor has the text but it is not stored; say so. The turn's
-    // in-flight row expires by itself if the database cannot take this either.
+    // endTurn failed (database down): the visitor has the text but it is not stored; say so. Free the session
+    // without waiting (the in-flight row expires by itself if the database cannot take this either).
     if (!(err instanceof ApiError)) log.error('chat turn failed', { request_id: requestId, error: describeError(err) });
-    await abandonTurn().catch(() => {});
+    abandonTurn().catch(() => {});
     await send('error', {
       code: err instanceof ApiError ? err.code : 'internal_error',
       message: 'Your reply could not be saved. Please try again.',
