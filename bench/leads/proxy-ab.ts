@@ -10,8 +10,8 @@
  *
  * Per phase: c50 (50 conversations, closed loop against the ~1 s stand-in: overhead on first text = TTFT
  * through the proxy minus straight to the stand-in in the same round) and saturation (`--sat` conversations:
- * turns/s and CPU per turn, proxy process + its database's backends). `--profile`: B's last saturation phase
- * under the V8 sampling profiler (written there, and its top callers and functions printed).
+ * turns/s and CPU per turn, proxy process + its database's backends). `--profile`: one more saturation phase
+ * of B after the rounds, under the V8 sampling profiler (written there, its top callers and functions printed).
  */
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -92,10 +92,7 @@ try {
     const dq = quantiles(ttfts(d.samples));
     for (const v of order) {
       const c = await phase(v, Array.from({ length: 50 }, () => new ProxyConversation(v.target, v.apiKey, `c50_${r}_`)));
-      const profiling = PROFILE && v.name === 'B' && r === ROUNDS - 1;
-      if (profiling) await v.child.request('profile-start', { intervalUs: 250 });
       const s = await phase(v, Array.from({ length: SAT }, () => new ProxyConversation(v.target, v.apiKey, `sat_${r}_`)));
-      if (profiling) await v.child.request('profile-stop', { path: PROFILE });
       const row: Row = {
         c50: { p50: c.ttft.p50 - dq.p50, p99: c.ttft.p99 - dq.p99, proxyMs: c.proxyMs, pgMs: c.pgMs },
         sat: { turnsPerS: s.turnsPerS, proxyMs: s.proxyMs, kernelMs: s.kernelMs, pgMs: s.pgMs, errors: s.errors },
@@ -137,8 +134,13 @@ try {
     say(`| ${label} | ${round(a[k], 2)} | ${round(b[k], 2)} | ×${round(b[k] / a[k], 2)} |`);
   }
   if (PROFILE) {
+    // One more saturation phase of B under the profiler, after the measured rounds (the sampler costs CPU).
+    const b = variants[1] as Variant;
+    await b.child.request('profile-start', { intervalUs: 250 });
+    await phase(b, Array.from({ length: SAT }, () => new ProxyConversation(b.target, b.apiKey, 'prof_')));
+    await b.child.request('profile-stop', { path: PROFILE });
     const p = await summariseProfile(PROFILE, 40);
-    say(`\n## B profiled (last saturation phase): ${p.busy_ms} ms busy of ${p.total_ms}, ${p.syscall_ms} in socket writes\n`);
+    say(`\n## B profiled (an extra saturation phase, not in the figures above): ${p.busy_ms} ms busy of ${p.total_ms}, ${p.syscall_ms} in socket writes\n`);
     for (const c of p.callers.slice(0, 25)) say(`  ${c.caller}: ${c.ms} ms (${round(c.share * 100, 1)} %)`);
     say('');
     for (const f of p.top) say(`  ${f.name} ${f.where}: ${f.self_ms} ms (${round(f.share * 100, 1)} %)`);
