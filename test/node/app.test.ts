@@ -19,6 +19,7 @@ import { createMistralUpstream } from '../../src/server/upstream/mistral.ts';
 import type { Upstream, UpstreamOptions, UpstreamRequest, UpstreamResult } from '../../src/server/upstream/upstream.ts';
 import { startMistralStandIn, type MistralStandIn } from '../helpers/mistral-stand-in.ts';
 import { migratedPglite, seedAgent } from '../helpers/pglite.ts';
+import { newIdentitySecret, userToken } from '../helpers/user-token.ts';
 
 // ---------------------------------------------------------------------------------------------------------
 // Fixtures
@@ -865,6 +866,27 @@ describe('Stop and shutdown', () => {
     assert.deepEqual(upstream.calls[1]?.req.messages.filter((m) => m.role !== 'system').map((m) => [m.role, m.content]), [['user', 'hi'], ['user', 'again']]);
   });
 
+  it('lets a session go on after the instance streaming its reply died (the in-flight row expires)', async () => {
+    const { apiKey, agentId } = await newAgent();
+    const { app } = makeApp();
+    const sessionId = session();
+    // An instance began a turn, then crashed: no end_turn ever comes.
+    const begun = await realStore.beginTurn({
+      apiKey, origin: null, clientIp: null, sessionId, visitorId: null, metadata: {}, content: 'lost',
+      historyLimit: 10, historyChars: 10_000, userRef: null, replyLimitMs: 60_000,
+    });
+    assert.ok(begun.ok);
+    await assertJsonError(await chat(app, apiKey, { session_id: sessionId, message: 'anyone?' }), 409, 'reply_in_progress');
+    const pending = (await (await app.request(`/v1/sessions/${sessionId}/messages`, { headers: { 'X-Api-Key': apiKey } })).json()) as { pending: boolean };
+    assert.equal(pending.pending, true);
+    await db.query(`update public.inflight_replies set expires_at = now() - interval '1 second' where conversation_id = $1`, [begun.conversationId]);
+    const after = (await (await app.request(`/v1/sessions/${sessionId}/messages`, { headers: { 'X-Api-Key': apiKey } })).json()) as { pending: boolean };
+    assert.equal(after.pending, false, 'an expired row is not a reply on its way');
+    const events = await sseEvents(await chat(app, apiKey, { session_id: sessionId, message: 'anyone?' }));
+    assert.equal(events.at(-1)?.event, 'done');
+    assert.deepEqual((await messagesOf(agentId, sessionId)).map((m) => m.content), ['lost', 'anyone?', 'Hello there']);
+  });
+
   it('does not wait for an upstream that ignores the Stop', async () => {
     const { apiKey, agentId } = await newAgent();
     const upstream = scripted(async function* () {
@@ -926,6 +948,66 @@ describe('Stop and shutdown', () => {
     const slowStored = await messagesOf(agentId, slowSession);
     assert.deepEqual(slowStored.map((m) => m.content), ['slow', 'Slow partial']);
     assert.equal(slowRest[0]?.data.message_id, slowStored[1]?.id);
+  });
+});
+
+describe('feedback and visitor identity', () => {
+  const feedback = (app: ReturnType<typeof makeApp>['app'], apiKey: string, messageId: string, body: unknown) =>
+    app.request(`/v1/messages/${messageId}/feedback`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-Api-Key': apiKey },
+      body: JSON.stringify(body),
+    });
+  const counts = async (agentId: string) => {
+    const { rows } = await db.query<{ up: number; down: number }>(
+      'select positive_feedback::int as up, negative_feedback::int as down from public.agent_statistics where agent_id = $1',
+      [agentId],
+    );
+    return rows[0];
+  };
+
+  it('counts the last rating of each reply in agent_statistics, and forgets a cleared one', async () => {
+    const { apiKey, agentId } = await newAgent();
+    const { app } = makeApp();
+    const sessionId = session();
+    const replies: string[] = [];
+    for (const m of ['one', 'two', 'three']) {
+      const events = await sseEvents(await chat(app, apiKey, { session_id: sessionId, message: m }));
+      replies.push(String(events.at(-1)?.data.message_id));
+    }
+    const rate = async (i: number, rating: string | null) => assert.equal((await feedback(app, apiKey, replies[i]!, { session_id: sessionId, rating })).status, 204);
+    await rate(0, 'up');
+    await rate(1, 'up');
+    await rate(2, 'down');
+    assert.deepEqual(await counts(agentId), { up: 2, down: 1 });
+    await rate(1, 'down'); // the last rating counts
+    assert.deepEqual(await counts(agentId), { up: 1, down: 2 });
+    await rate(0, null);
+    await rate(0, null); // clearing twice is fine
+    assert.deepEqual(await counts(agentId), { up: 0, down: 2 });
+    const { rows } = await db.query<{ rating: string; comment: string | null }>(
+      'select rating, comment from public.message_feedback where message_id = $1',
+      [replies[2]],
+    );
+    assert.deepEqual(rows, [{ rating: 'down', comment: null }]);
+  });
+
+  it('refuses a visitor token when the agent has no identity secret, and a turn without one when identity is required', async () => {
+    const { apiKey, agentId } = await newAgent();
+    const { app } = makeApp();
+    const token = userToken(newIdentitySecret(), 'user_1');
+    await assertJsonError(await chat(app, apiKey, { session_id: session(), message: 'hi' }, { headers: { 'X-User-Token': token } }), 401, 'invalid_user_token');
+    const secret = newIdentitySecret();
+    await db.query('update public.agents set identity_secret = $2, identity_required = true where id = $1', [agentId, secret]);
+    const { app: fresh } = makeApp(); // a new agent cache: the change is seen at once
+    const sessionId = session();
+    await assertJsonError(await chat(fresh, apiKey, { session_id: sessionId, message: 'hi' }), 401, 'identity_required');
+    await assertJsonError(await fresh.request(`/v1/sessions/${sessionId}/messages`, { headers: { 'X-Api-Key': apiKey } }), 401, 'identity_required');
+    const ok = await chat(fresh, apiKey, { session_id: sessionId, message: 'hi' }, { headers: { 'X-User-Token': userToken(secret, 'user_1') } });
+    assert.equal(ok.status, 200);
+    await sseEvents(ok);
+    const { rows } = await db.query<{ user_ref: string }>('select user_ref from public.conversations where agent_id = $1 and session_id = $2', [agentId, sessionId]);
+    assert.deepEqual(rows, [{ user_ref: 'user_1' }]);
   });
 });
 

@@ -69,6 +69,9 @@ interface AgentJson {
   is_active: boolean;
   owner: string;
   snippet?: string;
+  identity_required?: boolean;
+  has_identity_secret?: boolean;
+  identity_secret?: string;
 }
 
 /** The proxy app over the same database, with a fresh agent cache: what a widget would get. */
@@ -176,6 +179,29 @@ function cliSuite(label: string, setup: () => Promise<{ target: Target; cleanup:
     const byKey = await cliJson<AgentJson>(target, 'agent', 'update', agent.api_key, '--top-p', '0.9');
     assert.equal(byKey.top_p, 0.9);
     assert.equal(byKey.temperature, 0.2);
+  });
+
+  it(`makes, rotates and removes the identity secret with agent update, printing it once (${label})`, { timeout: TIMEOUT * 2 }, async () => {
+    const made = await cliJson<AgentJson>(target, 'agent', 'update', agent.id, '--identity-secret', '--identity-required', 'true');
+    assert.match(made.identity_secret ?? '', /^[A-Za-z0-9_-]{43}$/);
+    assert.equal(made.has_identity_secret, true);
+    assert.equal(made.identity_required, true);
+    const text = await cli(target, 'agent', 'update', agent.id, '--identity-secret');
+    assert.equal(text.code, 0, text.stderr);
+    const rotated = /New identity secret[^\n]*\n([A-Za-z0-9_-]{43})\n/.exec(text.stdout)?.[1];
+    assert.ok(rotated && rotated !== made.identity_secret, text.stdout);
+    const listed = await cli(target, 'agent', 'list', '--json');
+    assert.ok(!listed.stdout.includes(rotated!) && !listed.stdout.includes('"identity_secret"'), 'never shown again');
+    const cleared = await cliJson<AgentJson>(target, 'agent', 'update', agent.id, '--no-identity-secret', '--identity-required', 'false');
+    assert.equal(cleared.has_identity_secret, false);
+    assert.equal(cleared.identity_required, false);
+    assert.equal(cleared.identity_secret, undefined);
+    const both = await cli(target, 'agent', 'update', agent.id, '--identity-secret', '--no-identity-secret');
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /contradict/);
+    const bad = await cli(target, 'agent', 'update', agent.id, '--identity-required', 'yes');
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--identity-required must be true or false/);
   });
 
   it(`refuses out-of-range settings with exit 2 naming the flag, changing nothing (${label})`, { timeout: TIMEOUT * 2 }, async () => {

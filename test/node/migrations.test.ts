@@ -183,6 +183,8 @@ function catalogSuite(name: string, open: () => Promise<MigratedDb>, skip: strin
           ['agent_token_usage', 'agents', 'c'],
           ['agents', 'auth.users', 'c'],
           ['conversations', 'agents', 'c'],
+          // a reply in flight goes with its conversation (00009)
+          ['inflight_replies', 'conversations', 'c'],
           ['message_feedback', 'messages', 'c'],
           ['messages', 'conversations', 'c'],
         ],

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { EventSourceParserStream } from 'eventsource-parser/stream';
 import type { Db } from '../../src/server/db/db.ts';
 import { migrate } from '../../src/server/db/migrate.ts';
 import { openPostgres } from '../../src/server/db/postgres.ts';
@@ -336,5 +337,42 @@ describe('Two Node proxy instances on one database (stateless scale-out)', { ski
       messages.map((m) => m.content),
       ['Question to A', 'Answer from A', 'Question to B', 'Answer from B'],
     );
+  });
+
+  it('ends a reply streamed by instance A within a second of a Stop sent to instance B, storing exactly what A relayed', async () => {
+    const sid = 'sess_scale_out_stop';
+    const full = 'This reply is long and slow, and it will be stopped from the other instance before it ends.';
+    p.standIn.script({ type: 'reply', text: full, chunkSize: 3, chunkDelayMs: 100 });
+    const res = await fetch(`http://127.0.0.1:${servers[0]!.port}/v1/chat`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-Api-Key': p.apiKey },
+      body: JSON.stringify({ session_id: sid, message: 'Talk slowly' }),
+    });
+    assert.equal(res.status, 200);
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream()).getReader();
+    const events: { event: string; data: Record<string, unknown> }[] = [];
+    const next = async () => {
+      const { done, value } = await reader.read();
+      if (!done) events.push({ event: value.event ?? 'message', data: JSON.parse(value.data) as Record<string, unknown> });
+      return !done;
+    };
+    while (events.filter((e) => e.event === 'delta').length < 3) assert.ok(await next(), 'the stream goes on');
+    // B knows nothing of A's stream but the database.
+    const pending = await fetch(`http://127.0.0.1:${servers[1]!.port}/v1/sessions/${sid}/messages`, { headers: { 'X-Api-Key': p.apiKey } });
+    assert.equal(((await pending.json()) as { pending: boolean }).pending, true, 'B sees the reply A is producing');
+    const t0 = performance.now();
+    const stop = await fetch(`http://127.0.0.1:${servers[1]!.port}/v1/sessions/${sid}/stop`, { method: 'POST', headers: { 'X-Api-Key': p.apiKey } });
+    assert.equal(stop.status, 204);
+    while (await next());
+    const elapsed = performance.now() - t0;
+    console.log(`Stop through instance B ended instance A's stream after ${Math.round(elapsed)} ms`);
+    assert.ok(elapsed < 1_000, `A ended the reply ${Math.round(elapsed)} ms after the Stop sent to B`);
+    const done = events.at(-1)!;
+    assert.deepEqual([done.event, done.data.finish_reason, done.data.stopped], ['done', 'aborted', true]);
+    const shown = events.filter((e) => e.event === 'delta').map((e) => e.data.text).join('');
+    assert.ok(shown.length > 0 && shown.length < full.length);
+    const history = await fetch(`http://127.0.0.1:${servers[1]!.port}/v1/sessions/${sid}/messages`, { headers: { 'X-Api-Key': p.apiKey } });
+    const { messages } = (await history.json()) as { messages: { role: string; content: string; stopped?: boolean }[] };
+    assert.deepEqual(messages.map((m) => [m.role, m.content, m.stopped]), [['user', 'Talk slowly', undefined], ['assistant', shown, true]]);
   });
 });

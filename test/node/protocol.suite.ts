@@ -265,7 +265,16 @@ export function protocolSuite(name: string, start: () => Promise<ProtocolTarget>
         t.standIn.script({ type: 'reply', text: 'Yes, tomorrow.' });
         const fromB = await chatAs(token, { session_id: sidA, visitor_id: 'visitor_device_b', message: 'Tomorrow, really?' });
         assert.equal(fromB.status, 200);
-        assert.equal((await readSse(fromB)).at(-1)!.event, 'done');
+        const doneB = (await readSse(fromB)).at(-1)!;
+        assert.equal(doneB.event, 'done');
+        const rate = (token: string | null) =>
+          fetch(`${t.baseUrl}/v1/messages/${String(doneB.data.message_id)}/feedback`, {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json', 'X-Api-Key': t.apiKey, ...withToken(token) },
+            body: JSON.stringify({ session_id: sidA, rating: 'up' }),
+          });
+        await expectError(await rate(null), 404, 'not_found');
+        assert.equal((await rate(token)).status, 204, 'the user rates a reply of their conversation');
 
         // Anyone else: an anonymous visitor who learnt the session id, or another user.
         await expectError(await getAs(null, `/v1/sessions/${sidA}/messages`), 404, 'not_found');

@@ -127,7 +127,9 @@ describe(`SupabaseStore over PostgREST specifics on ${dbLabel}`, () => {
       'p_history_limit',
       'p_metadata',
       'p_origin',
+      'p_reply_limit_ms',
       'p_session_id',
+      'p_user_ref',
       'p_visitor_id',
     ]);
     assert.deepEqual(call.args.p_metadata, { page: '/pricing' }, 'metadata travels as JSON, not as a string');
