@@ -11,8 +11,8 @@
  * On Supabase Edge the platform sets SUPABASE_URL, SUPABASE_SECRET_KEYS and SUPABASE_DB_URL together: we
  * take supabase-js (2.), because PostgREST holds the database connections, while every short-lived Edge
  * isolate opening its own `pg` pool would exhaust them. An explicit DATABASE_URL still wins; on Supabase
- * point it at the transaction pooler (port 6543): our `pg` Db sends no named prepared statements, which
- * transaction pooling cannot keep.
+ * point it at the transaction pooler (port 6543): our `pg` Db names only the two statements of a turn, and
+ * falls back to unnamed ones for good at the first sign that the pooler cannot keep them (db/postgres.ts).
  */
 import { loadConfig, type Config } from './config.ts';
 import type { Db } from './db/db.ts';
