@@ -482,7 +482,7 @@ interface PgTap {
   reset(): void;
   /**
    * Drops every connection when a client sends a statement containing `sql`, or, for `public.<fn>(`, runs the
-   * prepared statement named <fn> (the store prepares begin_turn and end_turn: after the first turn on a
+   * prepared statement named <fn>_<hash> (the store prepares begin_turn and end_turn: after the first turn on a
    * connection only their name goes over the wire): before it reaches the server
    * (it never runs), or after the server answered (it ran; the answer is lost). Resolves when it happened.
    */
@@ -572,9 +572,9 @@ async function startPgTap(target: URL): Promise<PgTap> {
     dropOn(sql, when) {
       return new Promise((fired, reject) => {
         const timer = setTimeout(() => reject(new Error(`no statement with ${sql} went through the tap`)), 10_000);
-        // A Bind message names the statement after the (empty) portal name: "\0<name>\0".
+        // A Bind message names the statement after the (empty) portal name: "\0<fn>_<hash of its text>\0".
         const fn = /^public\.(\w+)\($/.exec(sql)?.[1];
-        const patterns = [Buffer.from(sql), ...(fn ? [Buffer.from(`\0${fn}\0`)] : [])];
+        const patterns = [Buffer.from(sql), ...(fn ? [Buffer.from(`\0${fn}_`)] : [])];
         trap = { patterns, when, fired: () => (clearTimeout(timer), fired()) };
       });
     },

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { openPostgres, type PostgresDb } from '../../src/server/db/postgres.ts';
+import { openPostgres, statementName, type PostgresDb } from '../../src/server/db/postgres.ts';
 import { SqlStore } from '../../src/server/store/sql-store.ts';
 import { migratedTestDatabase, pgSkip, type MigratedDb } from '../helpers/pg.ts';
 import { seedAgent } from '../helpers/pglite.ts';
@@ -53,7 +53,7 @@ describe('prepared turn statements on PostgreSQL', { skip }, () => {
       let id = '';
       for (let n = 0; n < 4; n++) id = await turn(store, 's_kept', n);
       const { rows } = await db.query<{ name: string }>('select name from pg_prepared_statements order by name');
-      assert.deepEqual(rows.map((r) => r.name), ['begin_turn', 'end_turn']);
+      assert.deepEqual(rows.map((r) => r.name.replace(/_[0-9a-z]+$/, '')), ['begin_turn', 'end_turn'], 'named after the function, and the text');
       assert.equal((await messages(id)).length, 8);
       assert.deepEqual(warnings, []);
     } finally {
@@ -84,7 +84,9 @@ describe('prepared turn statements on PostgreSQL', { skip }, () => {
   it('runs the turn when the session already has a statement of that name', async () => {
     const { db, warnings } = single();
     try {
-      await db.query('prepare begin_turn as select 1'); // another client's statement on a shared server connection
+      // Another client's statement on a shared server connection, of that name (our name for this text).
+      const begin = 'select public.begin_turn($1::text, $2::text, $3::text, $4::text, $5::text, $6::text::jsonb, $7::text, $8::int, $9::int, $10::text, $11::int) as r';
+      await db.query(`prepare ${statementName('begin_turn', begin)} as select 1`);
       const id = await turn(new SqlStore(db), 's_taken', 0);
       assert.equal((await messages(id)).length, 2);
       assert.equal(warnings.length, 1);

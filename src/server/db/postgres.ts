@@ -50,6 +50,16 @@ function newPool(connectionString: string, opts: PostgresOptions, serverTimeout:
   return pool;
 }
 
+/**
+ * `<prefix>_<hash of the SQL text>`: two versions of the proxy sharing server connections (a rolling deploy
+ * behind a pooler) never take one another's statement of the same name but another text.
+ */
+export function statementName(prefix: string, sql: string): string {
+  let h = 0x811c9dc5; // FNV-1a, 32 bits
+  for (let i = 0; i < sql.length; i++) h = Math.imul(h ^ sql.charCodeAt(i), 0x01000193);
+  return `${prefix}_${(h >>> 0).toString(36)}`;
+}
+
 const refusesStartupParameter = (err: unknown) =>
   err instanceof Error && /unsupported startup parameter/i.test(err.message);
 
@@ -72,6 +82,8 @@ export class PostgresDb implements Db {
   readonly #warn: (message: string) => void;
   /** Named prepared statements for `opts.prepare` queries, until a pooler shows it cannot keep them. */
   #prepared = true;
+  /** Statement names by SQL text (see `statementName`). */
+  readonly #names = new Map<string, string>();
 
   constructor(pool: pg.Pool, reopen?: () => pg.Pool, warn: (message: string) => void = () => {}) {
     this.#pool = pool;
@@ -105,7 +117,7 @@ export class PostgresDb implements Db {
   }
 
   async query<T = Record<string, unknown>>(sql: string, params: unknown[] = [], opts?: QueryOptions): Promise<{ rows: T[] }> {
-    const name = this.#prepared ? opts?.prepare : undefined;
+    const name = this.#prepared && opts?.prepare !== undefined ? this.#name(opts.prepare, sql) : undefined;
     if (name === undefined) {
       const res = await this.#withPool((pool) => pool.query(sql, params));
       return { rows: res.rows as T[] };
@@ -125,6 +137,12 @@ export class PostgresDb implements Db {
       const res = await this.#withPool((pool) => pool.query(sql, params));
       return { rows: res.rows as T[] };
     }
+  }
+
+  #name(prefix: string, sql: string): string {
+    let name = this.#names.get(sql);
+    if (name === undefined) this.#names.set(sql, (name = statementName(prefix, sql)));
+    return name;
   }
 
   async exec(sql: string): Promise<void> {
