@@ -17,7 +17,8 @@
 -- signature), public.begin_turn (dropped and created with p_user_ref and p_reply_limit_ms, both defaulting to
 -- null, so a call without them still resolves), public.end_turn (dropped and created with p_stopped default
 -- false), public.abandon_turn, public.request_stop, public.stop_requests, public.visitor_history,
--- public.user_conversations, public.set_message_feedback (new). public.session_history stays as in 00007.
+-- public.user_conversations, public.set_message_feedback, public.prune_inflight_replies (new; registered as
+-- the maintenance task inflight_replies). public.session_history stays as in 00007.
 -- Security: every function is security invoker with an empty search_path and executable by the service role
 -- only (the proxy); inflight_replies has RLS with no policy (only the service role reads or writes it).
 
@@ -511,7 +512,40 @@ begin
 end;
 $$;
 
+-- prune_inflight_replies: a maintenance task (00005) deleting at most batch_size rows left by instances
+-- that died mid-reply (past expires_at, so they already count for nothing); skip locked: never waits on a turn
+create function public.prune_inflight_replies(batch_size integer)
+returns integer
+language plpgsql
+volatile
+security invoker
+set search_path = ''
+as $$
+declare
+  v_removed integer;
+begin
+  with doomed as (
+    select r.conversation_id
+    from public.inflight_replies r
+    where r.expires_at < now()
+    order by r.expires_at
+    limit greatest(batch_size, 0)
+    for update skip locked
+  )
+  delete from public.inflight_replies r
+  using doomed d
+  where r.conversation_id = d.conversation_id;
+  get diagnostics v_removed = row_count;
+  return v_removed;
+end;
+$$;
+
+insert into public.maintenance_tasks (name, function_name, position) values
+  ('inflight_replies', 'public.prune_inflight_replies', 50);
+
 -- the proxy (service role) only; a new function is executable by PUBLIC until revoked
+revoke execute on function public.prune_inflight_replies(integer) from public, anon, authenticated;
+grant execute on function public.prune_inflight_replies(integer) to service_role;
 revoke execute on function public.agent_by_key(text) from public, anon, authenticated;
 revoke execute on function public.begin_turn(text, text, text, text, text, jsonb, text, integer, integer, text, integer)
   from public, anon, authenticated;

@@ -13,6 +13,7 @@ import { loadConfig, type Config } from '../../src/server/config.ts';
 import type { Db } from '../../src/server/db/db.ts';
 import { ApiError } from '../../src/server/errors.ts';
 import { memoryLogger } from '../../src/server/log.ts';
+import { runMaintenance } from '../../src/server/data/maintenance.ts';
 import { SqlStore } from '../../src/server/store/sql-store.ts';
 import type { Store } from '../../src/server/store/store.ts';
 import { createMistralUpstream } from '../../src/server/upstream/mistral.ts';
@@ -882,6 +883,8 @@ describe('Stop and shutdown', () => {
     await db.query(`update public.inflight_replies set expires_at = now() - interval '1 second' where conversation_id = $1`, [begun.conversationId]);
     const after = (await (await app.request(`/v1/sessions/${sessionId}/messages`, { headers: { 'X-Api-Key': apiKey } })).json()) as { pending: boolean };
     assert.equal(after.pending, false, 'an expired row is not a reply on its way');
+    const swept = await runMaintenance(db, 100);
+    assert.equal(swept.removed.inflight_replies, 1, 'the maintenance removes what the dead instance left');
     const events = await sseEvents(await chat(app, apiKey, { session_id: sessionId, message: 'anyone?' }));
     assert.equal(events.at(-1)?.event, 'done');
     assert.deepEqual((await messagesOf(agentId, sessionId)).map((m) => m.content), ['lost', 'anyone?', 'Hello there']);

@@ -512,11 +512,11 @@ describe('mistral-agent-chat CLI messages', () => {
       assert.deepEqual(json, {
         skipped: false,
         batches: 1,
-        removed: { rate_limits: 0, token_usage: 0, expired_conversations: 0, statistics_compaction: 0 },
+        removed: { rate_limits: 0, token_usage: 0, expired_conversations: 0, statistics_compaction: 0, inflight_replies: 0 },
         errors: {},
       });
       const human = await cli(target, 'maintenance');
-      assert.match(human.stdout, /maintenance done in 1 batch\(es\): rate_limits: 0, token_usage: 0, expired_conversations: 0, statistics_compaction: 0/);
+      assert.match(human.stdout, /maintenance done in 1 batch\(es\): rate_limits: 0, token_usage: 0, inflight_replies: 0, expired_conversations: 0, statistics_compaction: 0/);
       const bad = await cli(target, 'maintenance', '--batch-size', '0');
       assert.equal(bad.code, 2);
       assert.match(bad.stderr, /--batch-size must be a whole number greater than 0/);

@@ -362,6 +362,7 @@ export function protocolSuite(name: string, start: () => Promise<ProtocolTarget>
           assert.match(error.error.message, new RegExp(field));
         }
         await expectError(await feedback(reply, 'not json'), 400, 'invalid_request');
+        await expectError(await feedback(reply, JSON.stringify({ session_id: sid, rating: 'up', comment: 'x'.repeat(20_000) })), 413, 'payload_too_large');
         assert.equal((await historyOf(sid))[1]!.feedback, undefined);
       });
 

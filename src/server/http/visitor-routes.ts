@@ -8,6 +8,7 @@ import type { ConversationsResponse, HistoryResponse } from '../../protocol.ts';
 import { ApiError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/store.ts';
+import { chatBodyLimit } from './body-limit.ts';
 import type { AppEnv } from './env.ts';
 import { identify } from './identity.ts';
 import { storeCall } from './store-call.ts';
@@ -52,12 +53,14 @@ export function visitorRoutes(api: Hono<AppEnv>, deps: { store: Store; log: Logg
     return c.body(null, 204);
   });
 
-  api.post('/v1/messages/:message_id/feedback', agent, identify(), async (c) => {
+  api.post('/v1/messages/:message_id/feedback', agent, identify(), chatBodyLimit(FEEDBACK_BODY_BYTES), async (c) => {
     const raw = c.req.param('message_id');
-    const length = Number(c.req.header('Content-Length') ?? 0);
-    if (length > FEEDBACK_BODY_BYTES) throw new ApiError('payload_too_large', 'The request body is too large.');
-    const text = await c.req.text();
-    if (text.length > FEEDBACK_BODY_BYTES) throw new ApiError('payload_too_large', 'The request body is too large.');
+    let text: string;
+    try {
+      text = await c.req.text();
+    } catch {
+      throw new ApiError('invalid_request', 'the request body could not be read');
+    }
     const body = parseFeedbackBody(text);
     if (!isMessageId(raw)) throw notFound('No assistant message with this id in this session.');
     const { id } = c.get('agent');
