@@ -7,6 +7,7 @@
  *
  *   git archive <commit> | tar -x -C /tmp/proxy-a && ln -s "$PWD/node_modules" /tmp/proxy-a/node_modules
  *   node --import tsx bench/leads/proxy-ab.ts --a=/tmp/proxy-a [--rounds=3] [--sat=600] [--phase-ms=6000] [--profile=/tmp/b.cpuprofile]
+ *     [--b-node-args="--max-semi-space-size=32"]   (Node flags for B only; --a=. compares a flag on this tree)
  *
  * Per phase: c50 (50 conversations, closed loop against the ~1 s stand-in: overhead on first text = TTFT
  * through the proxy minus straight to the stand-in in the same round) and saturation (`--sat` conversations:
@@ -33,6 +34,8 @@ const ROUNDS = Number(arg('rounds', '3'));
 const SAT = Number(arg('sat', '600'));
 const PHASE_MS = Number(arg('phase-ms', '6000'));
 const PROFILE = arg('profile');
+/** Node flags for B only (e.g. `--max-semi-space-size=32`), to A/B a runtime setting on one tree. */
+const B_NODE_ARGS = arg('b-node-args')?.split(' ').filter(Boolean) ?? [];
 const say = (s: string) => console.log(s);
 
 type Db = ReturnType<typeof openPostgres>;
@@ -48,15 +51,15 @@ interface Variant {
 const standIn = await startChild<{ url: string }>('stand-in-child.ts', process.env, { label: 'stand-in' });
 const direct = target(standIn.ready.url);
 
-async function variant(name: 'A' | 'B', proxyChild: string): Promise<Variant> {
+async function variant(name: 'A' | 'B', proxyChild: string, nodeArgs: string[] = []): Promise<Variant> {
   const test = await createTestDatabase();
   const db = openPostgres(test.url, { max: 2 });
   const { apiKey } = await prepareDb(db);
-  const child = await startChild<ProxyReady>(proxyChild, proxyEnv({ DATABASE_URL: test.url, MISTRAL_BASE_URL: standIn.ready.url }), { label: `proxy ${name}` });
+  const child = await startChild<ProxyReady>(proxyChild, proxyEnv({ DATABASE_URL: test.url, MISTRAL_BASE_URL: standIn.ready.url }), { label: `proxy ${name}`, nodeArgs });
   return { name, child, target: target(`http://127.0.0.1:${child.ready.port}`), db, apiKey, drop: test.drop };
 }
 
-const variants = [await variant('A', join(resolve(aDir), 'bench/proxy-child.ts')), await variant('B', 'proxy-child.ts')];
+const variants = [await variant('A', join(resolve(aDir), 'bench/proxy-child.ts')), await variant('B', 'proxy-child.ts', B_NODE_ARGS)];
 say(`# proxy A/B, ${new Date().toISOString()}, load ${loadavg().map((x) => x.toFixed(2)).join(' / ')}; A = ${aDir}, B = this tree`);
 
 const ttfts = (s: TurnSample[]) => s.filter((x) => !x.error && Number.isFinite(x.ttftMs)).map((x) => x.ttftMs);
