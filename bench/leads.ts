@@ -181,8 +181,9 @@ if (wants('sql') && (await pgAvailable())) {
     client.on('error', () => {}); // dropped with the database when a variant fails: the failure is what to show
     await client.connect();
     const backend = (await client.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]?.pid as number;
-    const BEGIN = 'select public.begin_turn($1::text, $2::text, $3::text, $4::text, $5::text, $6::text::jsonb, $7::text, $8::int, $9::int) as r';
-    const END = 'select public.end_turn($1::uuid, $2::uuid, $3::text, $4::int, $5::int, $6::int) as id';
+    // The calls the proxy makes (src/server/store/sql-store.ts).
+    const BEGIN = 'select public.begin_turn($1::text, $2::text, $3::text, $4::text, $5::text, $6::text::jsonb, $7::text, $8::int, $9::int, $10::text, $11::int) as r';
+    const END = 'select public.end_turn($1::uuid, $2::uuid, $3::text, $4::int, $5::int, $6::int, $7::text::jsonb, $8::boolean) as id';
     const reply = 'Our opening hours on Saturdays are 9:00 to 17:00. '.repeat(7);
     let session = 0;
     // (A variant without idx_messages_conversation_id was here: that index is gone since migration 00006.)
@@ -201,9 +202,9 @@ if (wants('sql') && (await pgAvailable())) {
           const b = await client.query<{ r: { conversation_id: string; user_message_id: string } }>({
             ...(named ? { name: 'begin_turn' } : {}),
             text: BEGIN,
-            values: [apiKey, null, `127.8.${s}.1`, sid, 'v_lead', '{}', `Bench message ${i}: what are your opening hours on Saturdays?`, 20, 24000],
+            values: [apiKey, null, `127.8.${s}.1`, sid, 'v_lead', '{}', `Bench message ${i}: what are your opening hours on Saturdays?`, 20, 24000, null, 120000],
           });
-          await client.query({ ...(named ? { name: 'end_turn' } : {}), text: END, values: [b.rows[0]?.r.conversation_id, b.rows[0]?.r.user_message_id, reply, 300, 80, 1000] });
+          await client.query({ ...(named ? { name: 'end_turn' } : {}), text: END, values: [b.rows[0]?.r.conversation_id, b.rows[0]?.r.user_message_id, reply, 300, 80, 1000, null, false] });
           turns++;
         }
       }
