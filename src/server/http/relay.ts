@@ -1,9 +1,9 @@
-import type { SSEStreamingApi } from 'hono/streaming';
 import type { ChatEventMap, ChatEventName, ErrorEventData, FinishReason, Source } from '../../protocol.ts';
 import { ApiError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { AgentSettings, BeginTurnResult, HistoryItem, Store } from '../store/store.ts';
 import type { Upstream, UpstreamEvent, UpstreamRequest, UpstreamResult, UpstreamYield } from '../upstream/upstream.ts';
+import type { SseStream } from './sse.ts';
 import { describeError, storeCall } from './store-call.ts';
 import type { StopWatcher } from './stop-watcher.ts';
 import type { Turn } from './turns.ts';
@@ -20,7 +20,7 @@ import type { Turn } from './turns.ts';
 type Begun = Extract<BeginTurnResult, { ok: true }>;
 
 export interface RelayInput {
-  stream: SSEStreamingApi;
+  stream: SseStream;
   turn: Turn;
   begun: Begun;
   store: Store;
