@@ -5,7 +5,7 @@
  *
  *   node --import tsx bench/leads.ts                 all leads
  *   node --import tsx bench/leads.ts upstream sse    some: upstream (fetch vs node:http), sse (streamSSE vs
- *                                                    a ReadableStream vs raw writes), commit (overhead with the
+ *                                                    src/server/http/sse.ts vs a bare ReadableStream vs raw writes), commit (overhead with the
  *                                                    begin_turn commit flushed or not), sql (turn functions' cost)
  */
 import { loadavg } from 'node:os';
@@ -46,7 +46,7 @@ if (wants('upstream')) {
   const standIn = await startChild<{ url: string }>('stand-in-child.ts', process.env, { label: 'stand-in' });
   const client = await startChild<Record<string, never>>('leads/upstream-child.ts', process.env, { label: 'upstream client' });
   try {
-    const variants = ['fetch', 'http-shim', 'http-raw'];
+    const variants = ['fetch', 'http-shim', 'node-transport', 'http-raw'];
     const sums = await alternate(variants, (variant) =>
       client.request<{ replies: number; cpuMs: number; kernelMs: number }>('run', { variant, url: standIn.ready.url, concurrency: 100, durationMs: 5_000 }),
     );
@@ -92,7 +92,7 @@ if (wants('sse')) {
   const server = await startChild<{ port: number }>('leads/sse-child.ts', process.env, { label: 'sse server' });
   const t = target(`http://127.0.0.1:${server.ready.port}`);
   try {
-    const variants = ['hono-sse', 'readable', 'raw'];
+    const variants = ['hono-sse', 'writer', 'readable', 'raw'];
     const pid = server.proc.pid as number;
     const sums = await alternate(variants, async (v) => {
       const c0 = processCpu(pid);
@@ -178,18 +178,19 @@ if (wants('sql') && (await pgAvailable())) {
     const inlinable = original.replace(/\n\s*SET search_path TO ''\n/i, '\n');
     if (inlinable === original) throw new Error('next_message_time has no SET search_path clause any more: update this lead');
     const client = new pg.Client({ connectionString: url });
+    client.on('error', () => {}); // dropped with the database when a variant fails: the failure is what to show
     await client.connect();
     const backend = (await client.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]?.pid as number;
-    const BEGIN = 'select public.begin_turn($1::text, $2::text, $3::text, $4::text, $5::text, $6::text::jsonb, $7::text, $8::int, $9::int) as r';
-    const END = 'select public.end_turn($1::uuid, $2::uuid, $3::text, $4::int, $5::int, $6::int) as id';
+    // The calls the proxy makes (src/server/store/sql-store.ts).
+    const BEGIN = 'select public.begin_turn($1::text, $2::text, $3::text, $4::text, $5::text, $6::text::jsonb, $7::text, $8::int, $9::int, $10::text, $11::int) as r';
+    const END = 'select public.end_turn($1::uuid, $2::uuid, $3::text, $4::int, $5::int, $6::int, $7::text::jsonb, $8::boolean) as id';
     const reply = 'Our opening hours on Saturdays are 9:00 to 17:00. '.repeat(7);
     let session = 0;
-    const variants = ['today', 'prepared', 'next_message_time inlinable', 'without idx_messages_conversation_id', 'synchronous_commit off'];
+    // (A variant without idx_messages_conversation_id was here: that index is gone since migration 00006.)
+    const variants = ['today', 'prepared', 'next_message_time inlinable', 'synchronous_commit off'];
     const sums = await alternate(variants, async (v) => {
       if (v === 'next_message_time inlinable') await db.exec(inlinable);
       if (v === 'synchronous_commit off') await client.query('set synchronous_commit = off');
-      // (conversation_id) is a prefix of idx_messages_conversation_id_created_at (00002): is it paid for on every insert?
-      if (v === 'without idx_messages_conversation_id') await db.exec('drop index public.idx_messages_conversation_id');
       const named = v === 'prepared';
       const c0 = processCpu(backend);
       const t0 = performance.now();
@@ -201,9 +202,9 @@ if (wants('sql') && (await pgAvailable())) {
           const b = await client.query<{ r: { conversation_id: string; user_message_id: string } }>({
             ...(named ? { name: 'begin_turn' } : {}),
             text: BEGIN,
-            values: [apiKey, null, `127.8.${s}.1`, sid, 'v_lead', '{}', `Bench message ${i}: what are your opening hours on Saturdays?`, 20, 24000],
+            values: [apiKey, null, `127.8.${s}.1`, sid, 'v_lead', '{}', `Bench message ${i}: what are your opening hours on Saturdays?`, 20, 24000, null, 120000],
           });
-          await client.query({ ...(named ? { name: 'end_turn' } : {}), text: END, values: [b.rows[0]?.r.conversation_id, b.rows[0]?.r.user_message_id, reply, 300, 80, 1000] });
+          await client.query({ ...(named ? { name: 'end_turn' } : {}), text: END, values: [b.rows[0]?.r.conversation_id, b.rows[0]?.r.user_message_id, reply, 300, 80, 1000, null, false] });
           turns++;
         }
       }
@@ -211,7 +212,6 @@ if (wants('sql') && (await pgAvailable())) {
       const c1 = processCpu(backend);
       if (v === 'next_message_time inlinable') await db.exec(original);
       if (v === 'synchronous_commit off') await client.query('reset synchronous_commit');
-      if (v === 'without idx_messages_conversation_id') await db.exec('create index idx_messages_conversation_id on public.messages (conversation_id)');
       return { turns, wallMs: ms, cpuMs: c1.user + c1.system - c0.user - c0.system };
     });
     await client.end();

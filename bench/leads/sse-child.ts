@@ -1,7 +1,7 @@
 /**
  * Lead "SSE written without Hono's TransformStream pair": a Hono app on @hono/node-server (as the proxy runs)
  * that streams one reply per request the way the relay does (a `start` event, 40 `delta` events 20 ms apart,
- * `done`), written three ways: `hono-sse` (streamSSE, today's relay), `readable` (a ReadableStream we enqueue
+ * `done`), written four ways: `hono-sse` (streamSSE, the relay before src/server/http/sse.ts), `writer` (sse.ts), `readable` (a ReadableStream we enqueue
  * into, returned as the Response), `raw` (straight to Node's ServerResponse, bypassing web streams).
  * The parent drives it and reads this process's CPU per stream from /proc.
  */
@@ -11,6 +11,7 @@ import { createAdaptorServer } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
+import { sseResponse } from '../../src/server/http/sse.ts';
 import { serveParent } from '../lib/child.ts';
 
 const CHUNKS = 40;
@@ -22,6 +23,17 @@ const HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-cach
 const app = new Hono<{ Bindings: { outgoing: ServerResponse } }>();
 app.post('/hono-sse', (c) =>
   streamSSE(c, async (s) => {
+    await s.writeSSE({ event: 'start', data: '{"conversation_id":"c","message_id":"m"}' });
+    for (let i = 0; i < CHUNKS; i++) {
+      await sleep(GAP_MS);
+      await s.writeSSE({ event: 'delta', data: delta(i) });
+    }
+    await s.writeSSE({ event: 'done', data: '{"message_id":"a"}' });
+  }),
+);
+// The proxy's own writer (src/server/http/sse.ts), as the relay uses it.
+app.post('/writer', (c) =>
+  sseResponse(c, async (s) => {
     await s.writeSSE({ event: 'start', data: '{"conversation_id":"c","message_id":"m"}' });
     for (let i = 0; i < CHUNKS; i++) {
       await sleep(GAP_MS);

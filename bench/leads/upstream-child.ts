@@ -2,16 +2,19 @@
  * Lead "a Node-only upstream client": this process plays the proxy's upstream side only, `concurrency`
  * replies at a time from the paced stand-in in a closed loop, with one client variant, and reports its CPU per
  * reply. Variants: `fetch` (our Mistral client on the global fetch, as today), `http-shim` (the same client
- * given a fetch built on node:http: the drop-in change), `http-raw` (node:http + eventsource-parser +
+ * given a fetch built on node:http: the drop-in change), `node-transport` (the same client on the Node
+ * server's transport, src/server/node/upstream-transport.ts), `http-raw` (node:http + eventsource-parser +
  * JSON.parse per chunk: the floor of a Node-only client that parses the same way).
  */
 import http from 'node:http';
 import { Readable } from 'node:stream';
 import { createParser } from 'eventsource-parser';
+import { nodeUpstreamTransport } from '../../src/server/node/upstream-transport.ts';
 import { createMistralUpstream } from '../../src/server/upstream/mistral.ts';
 import { serveParent } from '../lib/child.ts';
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 4096 });
+const transport = nodeUpstreamTransport();
 const quiet = { info: () => {}, warn: () => {}, error: () => {} };
 const request = {
   model: 'mistral-small-latest',
@@ -71,6 +74,7 @@ async function run(variant: string, url: string, concurrency: number, durationMs
     retries: { max: 0, maxDelayMs: 0 },
     log: quiet,
     ...(variant === 'http-shim' ? { fetch: httpFetch } : {}),
+    ...(variant === 'node-transport' ? { transport } : {}),
   });
   const one = async () => {
     if (variant === 'http-raw') return rawReply(url);

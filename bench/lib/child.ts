@@ -4,6 +4,7 @@
  * `{ type: 'ready', ... }`, then answers numbered requests `{ id, type, ... }` with `{ id, ... }`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export interface Child<Ready> {
@@ -21,7 +22,8 @@ export async function startChild<Ready>(
   env: Record<string, string | undefined>,
   opts: { startTimeoutMs?: number; label?: string; nodeArgs?: string[] } = {},
 ): Promise<Child<Ready>> {
-  const file = fileURLToPath(new URL(`../${script}`, import.meta.url));
+  // Relative to bench/, or absolute (bench/leads/proxy-ab.ts runs another tree's proxy-child.ts).
+  const file = isAbsolute(script) ? script : fileURLToPath(new URL(`../${script}`, import.meta.url));
   const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', file], {
     env: env as NodeJS.ProcessEnv,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

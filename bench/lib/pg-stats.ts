@@ -124,16 +124,19 @@ export async function statementCosts(url: string, apiKey: string, turns = 40, wa
     const session = `explain_${Date.now()}`;
     const turn = async (i: number) => {
       const b = await client.query<{ r: { conversation_id: string; user_message_id: string } }>(
-        'select public.begin_turn($1::text, $2::text, $3::text, $4::text, $5::text, $6::text::jsonb, $7::text, $8::int, $9::int) as r',
-        [apiKey, null, '127.9.9.9', session, 'v_explain', '{}', `Bench message ${i}: what are your opening hours on Saturdays?`, 20, 24000],
+        // The calls the proxy makes (src/server/store/sql-store.ts): anonymous, the turn registered in flight.
+        'select public.begin_turn($1::text, $2::text, $3::text, $4::text, $5::text, $6::text::jsonb, $7::text, $8::int, $9::int, $10::text, $11::int) as r',
+        [apiKey, null, '127.9.9.9', session, 'v_explain', '{}', `Bench message ${i}: what are your opening hours on Saturdays?`, 20, 24000, null, 120000],
       );
-      await client.query('select public.end_turn($1::uuid, $2::uuid, $3::text, $4::int, $5::int, $6::int) as id', [
+      await client.query('select public.end_turn($1::uuid, $2::uuid, $3::text, $4::int, $5::int, $6::int, $7::text::jsonb, $8::boolean) as id', [
         b.rows[0]?.r.conversation_id,
         b.rows[0]?.r.user_message_id,
         'Our opening hours on Saturdays are 9:00 to 17:00. '.repeat(7),
         300,
         80,
         1000,
+        null,
+        false,
       ]);
     };
     for (let i = 0; i < warm; i++) await turn(i);

@@ -11,8 +11,8 @@
  * On Supabase Edge the platform sets SUPABASE_URL, SUPABASE_SECRET_KEYS and SUPABASE_DB_URL together: we
  * take supabase-js (2.), because PostgREST holds the database connections, while every short-lived Edge
  * isolate opening its own `pg` pool would exhaust them. An explicit DATABASE_URL still wins; on Supabase
- * point it at the transaction pooler (port 6543): our `pg` Db sends no named prepared statements, which
- * transaction pooling cannot keep.
+ * point it at the transaction pooler (port 6543): our `pg` Db names only the two statements of a turn, and
+ * falls back to unnamed ones for good at the first sign that the pooler cannot keep them (db/postgres.ts).
  */
 import { loadConfig, type Config } from './config.ts';
 import type { Db } from './db/db.ts';
@@ -22,6 +22,7 @@ import { SqlStore } from './store/sql-store.ts';
 import type { Store } from './store/store.ts';
 import { SupabaseStore } from './store/supabase-store.ts';
 import { createMistralUpstream } from './upstream/mistral.ts';
+import type { UpstreamTransport } from './upstream/transport.ts';
 import type { Upstream } from './upstream/upstream.ts';
 
 export interface RuntimeOptions {
@@ -34,6 +35,8 @@ export interface RuntimeOptions {
    * chat answers 503 `unavailable`.
    */
   offlineDemo?: boolean;
+  /** The Mistral upstream's HTTP client; default fetch (the Node server passes a keep-alive node:http one). */
+  upstreamTransport?: UpstreamTransport;
 }
 
 export interface Runtime {
@@ -97,6 +100,7 @@ async function openUpstream(config: Config, opts: RuntimeOptions): Promise<Upstr
       timeouts: config.timeouts,
       retries: config.retries,
       log,
+      ...(opts.upstreamTransport ? { transport: opts.upstreamTransport } : {}),
     });
   }
   if (opts.offlineDemo === false) {

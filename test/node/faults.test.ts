@@ -481,7 +481,9 @@ interface PgTap {
   /** Answers again: not cut, not frozen (held bytes delivered), no trap set. */
   reset(): void;
   /**
-   * Drops every connection when a client sends a statement containing `sql`: before it reaches the server
+   * Drops every connection when a client sends a statement containing `sql`, or, for `public.<fn>(`, runs the
+   * prepared statement named <fn>_<hash> (the store prepares begin_turn and end_turn: after the first turn on a
+   * connection only their name goes over the wire): before it reaches the server
    * (it never runs), or after the server answered (it ran; the answer is lost). Resolves when it happened.
    */
   dropOn(sql: string, when: 'before' | 'after'): Promise<void>;
@@ -492,7 +494,7 @@ async function startPgTap(target: URL): Promise<PgTap> {
   const pairs = new Set<[Socket, Socket]>();
   let down = false;
   let held: (() => void)[] | null = null;
-  let trap: { pattern: Buffer; when: 'before' | 'after'; fired: () => void } | null = null;
+  let trap: { patterns: Buffer[]; when: 'before' | 'after'; fired: () => void } | null = null;
 
   const dropAll = () => {
     for (const [a, b] of pairs) {
@@ -517,7 +519,7 @@ async function startPgTap(target: URL): Promise<PgTap> {
     db.on('error', end).on('close', end);
     client.on('data', (chunk: Buffer) => {
       const t = trap;
-      if (t && chunk.includes(t.pattern)) {
+      if (t && t.patterns.some((p) => chunk.includes(p))) {
         trap = null;
         if (t.when === 'before') {
           dropAll();
@@ -570,7 +572,10 @@ async function startPgTap(target: URL): Promise<PgTap> {
     dropOn(sql, when) {
       return new Promise((fired, reject) => {
         const timer = setTimeout(() => reject(new Error(`no statement with ${sql} went through the tap`)), 10_000);
-        trap = { pattern: Buffer.from(sql), when, fired: () => (clearTimeout(timer), fired()) };
+        // A Bind message names the statement after the (empty) portal name: "\0<fn>_<hash of its text>\0".
+        const fn = /^public\.(\w+)\($/.exec(sql)?.[1];
+        const patterns = [Buffer.from(sql), ...(fn ? [Buffer.from(`\0${fn}_`)] : [])];
+        trap = { patterns, when, fired: () => (clearTimeout(timer), fired()) };
       });
     },
     close() {

@@ -14,6 +14,7 @@ import {
 import type { UpstreamRequest, UpstreamResult } from '../../src/server/upstream/upstream.ts';
 import { estimateTokens } from '../../src/server/upstream/wire-format.ts';
 import { startMistralStandIn, type MistralStandIn } from '../helpers/mistral-stand-in.ts';
+import { closeSuiteTransport, suiteTransport } from '../helpers/upstream-transport.ts';
 
 const KEY = 'sk-test-0123456789abcdef';
 const REQ: UpstreamRequest = { model: 'mistral-small-latest', messages: [{ role: 'user', content: 'Hello there' }] };
@@ -29,6 +30,8 @@ function upstream(over: Partial<MistralUpstreamOptions> = {}) {
     timeouts: { firstByteMs: 300, idleMs: 300, totalMs: 3000 },
     retries: { max: 2, maxDelayMs: 20 },
     log,
+    // fetch by default; upstream-node-transport.test.ts runs this whole file again over the Node server's client.
+    ...suiteTransport(),
     ...over,
   });
 }
@@ -75,7 +78,10 @@ function apiError(r: Run, code: string): ApiError {
 before(async () => {
   standIn = await startMistralStandIn();
 });
-after(() => standIn.close());
+after(() => {
+  closeSuiteTransport();
+  return standIn.close();
+});
 beforeEach(() => {
   log = memoryLogger();
   standIn.requests.length = 0;

@@ -1,5 +1,4 @@
 import type { Context, Handler } from 'hono';
-import { streamSSE } from 'hono/streaming';
 import type { Config } from '../config.ts';
 import { ApiError } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -10,8 +9,9 @@ import type { AgentCache } from './agent-cache.ts';
 import { resolveClientIp } from './client-ip.ts';
 import type { AppEnv } from './env.ts';
 import { relayTurn } from './relay.ts';
+import { sseResponse } from './sse.ts';
 import type { StopWatcher } from './stop-watcher.ts';
-import { storeCall } from './store-call.ts';
+import { describeError, storeCall } from './store-call.ts';
 import type { TurnRegistry } from './turns.ts';
 import { parseChatBody } from './validate.ts';
 
@@ -96,7 +96,9 @@ export function chatRoute(deps: ChatRouteDeps): Handler<AppEnv> {
     }
 
     const ok = begun;
-    const res = streamSSE(c, async (stream) => {
+    // SSE through our own writer (sse.ts: no TransformStream pair per response); it sets no-transform, so
+    // proxies neither compress nor buffer the stream, and X-Accel-Buffering for nginx.
+    return sseResponse(c, async (stream) => {
       const work = relayTurn({
         stream,
         turn,
@@ -112,13 +114,6 @@ export function chatRoute(deps: ChatRouteDeps): Handler<AppEnv> {
       // On serverless runtimes the reply and its last write (endTurn) must outlive the response (the visitor may leave).
       deps.waitUntil?.(work);
       await work;
-    });
-    // no-transform: proxies must neither compress nor buffer the stream; X-Accel-Buffering for nginx.
-    // Set on the context too: Hono copies headers set through `c.header()` over the returned response.
-    for (const [name, value] of [['Cache-Control', 'no-cache, no-transform'], ['X-Accel-Buffering', 'no']] as const) {
-      c.header(name, value);
-      res.headers.set(name, value);
-    }
-    return res;
+    }, (err) => log.error('chat stream failed', { request_id: requestId, error: describeError(err) }));
   };
 }

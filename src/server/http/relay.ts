@@ -1,9 +1,9 @@
-import type { SSEStreamingApi } from 'hono/streaming';
 import type { ChatEventMap, ChatEventName, ErrorEventData, FinishReason, Source } from '../../protocol.ts';
 import { ApiError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { AgentSettings, BeginTurnResult, HistoryItem, Store } from '../store/store.ts';
 import type { Upstream, UpstreamEvent, UpstreamRequest, UpstreamResult, UpstreamYield } from '../upstream/upstream.ts';
+import type { SseStream } from './sse.ts';
 import { describeError, storeCall } from './store-call.ts';
 import type { StopWatcher } from './stop-watcher.ts';
 import type { Turn } from './turns.ts';
@@ -20,7 +20,7 @@ import type { Turn } from './turns.ts';
 type Begun = Extract<BeginTurnResult, { ok: true }>;
 
 export interface RelayInput {
-  stream: SSEStreamingApi;
+  stream: SseStream;
   turn: Turn;
   begun: Begun;
   store: Store;
@@ -62,17 +62,20 @@ export function upstreamRequest(agent: AgentSettings, history: HistoryItem[]): U
   return req;
 }
 
-/** Rejects as soon as `signal` aborts, so a silent upstream cannot hold a turn that was stopped. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    promise.catch(() => {}); // nobody waits for it any more
-    return Promise.reject(signal.reason);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+/**
+ * Rejects as soon as `signal` aborts (never resolves): raced with every upstream step, so a silent upstream
+ * cannot hold a turn that was stopped. One per turn: a Promise, an abort listener and a `finally` per delta
+ * were most of the relay's CPU at saturation (bench/profile-notes.md).
+ */
+function whenAborted(signal: AbortSignal): { promise: Promise<never>; dispose(): void } {
+  let onAbort = () => {};
+  const promise = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
   });
+  promise.catch(() => {}); // only ever raced
+  if (signal.aborted) onAbort();
+  else signal.addEventListener('abort', onAbort, { once: true });
+  return { promise, dispose: () => signal.removeEventListener('abort', onAbort) };
 }
 
 interface Pumped {
@@ -94,11 +97,12 @@ async function pump(
   const sources: Source[] = [];
   let lastTokenAt: number | null = null;
   let gen: AsyncGenerator<UpstreamYield, UpstreamResult, void> | undefined;
+  const aborted = whenAborted(turn.signal);
   try {
     gen = upstream.stream(upstreamRequest(begun.agent, begun.history), { signal: turn.signal, requestId });
     for (;;) {
       if (turn.signal.aborted) throw turn.signal.reason;
-      const step = await untilAborted(gen.next(), turn.signal);
+      const step = await Promise.race([gen.next(), aborted.promise]);
       if (step.done) return { text, sources, lastTokenAt, result: step.value, error: null };
       const item = step.value;
       if (typeof item !== 'string') {
@@ -119,6 +123,8 @@ async function pump(
     // Let the generator clean up (close its upstream body) without waiting for it.
     gen?.return({ finishReason: 'aborted', promptTokens: null, completionTokens: null }).catch(() => {});
     return { text, sources, lastTokenAt, result: null, error };
+  } finally {
+    aborted.dispose();
   }
 }
 

@@ -1,6 +1,7 @@
 /**
  * Store over a Db (PGlite or pg): each method is one `select public.fn(...)` round trip to the SQL
- * functions of supabase/migrations, which hold the logic (shared with the Supabase adapter).
+ * functions of supabase/migrations, which hold the logic (shared with the Supabase adapter). The two calls of
+ * every turn are named (`prepare`): on pg they are prepared once per connection.
  */
 import type { ConversationSummary, StoredMessage } from '../../protocol.ts';
 import type { Db } from '../db/db.ts';
@@ -124,6 +125,7 @@ export class SqlStore implements Store {
         input.userRef ?? null,
         input.replyLimitMs ?? null,
       ],
+      { prepare: 'begin_turn' },
     );
     const row = rows[0]?.r;
     if (!row) throw new Error('begin_turn returned nothing');
@@ -143,6 +145,7 @@ export class SqlStore implements Store {
         input.sources?.length ? JSON.stringify(input.sources) : null,
         input.stopped === true,
       ],
+      { prepare: 'end_turn' },
     );
     const id = rows[0]?.id;
     if (!id) throw new Error('end_turn returned nothing');

@@ -1,6 +1,7 @@
 /**
  * The Mistral upstream: one streamed POST, parsed with eventsource-parser, with time limits, retries before
- * the first delta, and error mapping to ApiError. Runtime-neutral (fetch, Web streams). It speaks both of
+ * the first delta, and error mapping to ApiError. Runtime-neutral: its HTTP client is a transport (transport.ts),
+ * fetch by default, a keep-alive node:http client on the Node server. It speaks both of
  * Mistral's streaming wire formats with the same transport: chat completions, and the Conversations API
  * when the request names a Mistral agent (`agentId`); see chat-completions.ts and conversations.ts.
  *
@@ -16,6 +17,7 @@ import { chatCompletions } from './chat-completions.ts';
 import { conversations } from './conversations.ts';
 import { summarizeErrorBody } from './error-body.ts';
 import { StreamError, type WireFormat } from './stream-reader.ts';
+import { fetchTransport, type TransportRequest, type TransportResponse, type UpstreamTransport } from './transport.ts';
 import type { Upstream, UpstreamOptions, UpstreamRequest, UpstreamResult, UpstreamYield } from './upstream.ts';
 
 export { contentText, requestBody } from './chat-completions.ts';
@@ -29,8 +31,10 @@ export interface MistralUpstreamOptions {
   timeouts: { firstByteMs: number; idleMs: number; totalMs: number };
   retries: { max: number; maxDelayMs: number };
   log: Logger;
-  /** Defaults to the global fetch; the offline demo passes an in-process one. */
+  /** Defaults to the global fetch; the offline demo passes an in-process one. Unused when `transport` is given. */
   fetch?: typeof fetch;
+  /** The HTTP client; default: `fetchTransport(fetch)`. The Node server passes a keep-alive node:http one. */
+  transport?: UpstreamTransport;
   /**
    * Agent ids Mistral does not know, answered through chat completions with the row's own instructions
    * instead of the Conversations API. Default: the offline demo's built-in docs agent, so a database made
@@ -63,12 +67,13 @@ const DEFAULT_LOCAL_AGENTS: ReadonlySet<string> = new Set([DOCS_DEMO_AGENT_ID]);
 export function createMistralUpstream(options: MistralUpstreamOptions): Upstream {
   const base = options.baseUrl.replace(/\/+$/, '');
   const local = options.localAgentIds ?? DEFAULT_LOCAL_AGENTS;
+  const transport = options.transport ?? fetchTransport(options.fetch);
   const told = new Set<string>();
   return {
     kind: 'mistral',
     stream(req, opts) {
       if (req.agentId === undefined || !local.has(req.agentId)) {
-        return streamReply(options, req.agentId === undefined ? chatCompletions : conversations, base, req, opts);
+        return streamReply(options, transport, req.agentId === undefined ? chatCompletions : conversations, base, req, opts);
       }
       if (!told.has(req.agentId)) {
         told.add(req.agentId);
@@ -78,7 +83,7 @@ export function createMistralUpstream(options: MistralUpstreamOptions): Upstream
         });
       }
       const { agentId: _local, ...plain } = req;
-      return streamReply(options, chatCompletions, base, plain, opts);
+      return streamReply(options, transport, chatCompletions, base, plain, opts);
     },
   };
 }
@@ -102,6 +107,7 @@ class AttemptFailure extends Error {
 /** State shared by the attempts of one call. */
 interface Call {
   readonly o: MistralUpstreamOptions;
+  readonly transport: UpstreamTransport;
   readonly opts: UpstreamOptions;
   readonly controller: AbortController;
   readonly watch: Watchdog;
@@ -114,6 +120,7 @@ interface Call {
 
 async function* streamReply(
   o: MistralUpstreamOptions,
+  transport: UpstreamTransport,
   wire: WireFormat,
   base: string,
   req: UpstreamRequest,
@@ -122,7 +129,6 @@ async function* streamReply(
   if (opts.signal.aborted) throw abortError();
   const url = base + wire.path;
   const init = {
-    method: 'POST',
     headers: {
       authorization: `Bearer ${o.apiKey}`,
       'content-type': 'application/json',
@@ -131,7 +137,7 @@ async function* streamReply(
     body: JSON.stringify(wire.body(req)),
   };
   const call: Call = {
-    o, opts, controller: new AbortController(), stopped: undefined, yielded: false, cancelReader: undefined,
+    o, transport, opts, controller: new AbortController(), stopped: undefined, yielded: false, cancelReader: undefined,
     agentId: wire === conversations ? req.agentId : undefined,
     watch: new Watchdog(o.timeouts, (why) => stop(why)),
   };
@@ -148,9 +154,19 @@ async function* streamReply(
   try {
     for (let attempt = 0; ; attempt++) {
       try {
-        const result = yield* attemptOnce(call, wire, url, { ...init, signal: call.controller.signal });
-        complete = true;
-        return result;
+        const a = await openAttempt(call, wire, url, { ...init, signal: call.controller.signal });
+        try {
+          for (;;) {
+            const step = await a.next();
+            if (step.done) {
+              complete = true;
+              return step.value;
+            }
+            yield step.value;
+          }
+        } finally {
+          a.close();
+        }
       } catch (err) {
         if (call.stopped) throw stopError(call);
         if (!(err instanceof AttemptFailure)) throw err;
@@ -172,83 +188,107 @@ async function* streamReply(
   }
 }
 
-async function* attemptOnce(call: Call, wire: WireFormat, url: string, init: RequestInit): AsyncGenerator<UpstreamYield, UpstreamResult, void> {
-  const { o } = call;
+/**
+ * One attempt: the POST, then its answer read event by event. Not an async generator of its own: streamReply
+ * is the only generator layer, since a `yield*` between two costs a few promises and microtasks per delta.
+ * Throws AttemptFailure (mapped, maybe retried by streamReply) or, once stopped, an Error streamReply replaces.
+ */
+async function openAttempt(call: Call, wire: WireFormat, url: string, init: TransportRequest): Promise<Attempt> {
   call.watch.phase('first_byte');
-  let res: Response;
+  let res: TransportResponse;
   try {
-    res = await (o.fetch ?? fetch)(url, init);
+    res = await call.transport.post(url, init);
   } catch (err) {
     throw networkFailure(err, call);
   }
-  if (!res.ok) throw await statusFailure(res, call);
-  if (!res.body) {
+  if (res.status < 200 || res.status > 299) throw await statusFailure(res, call);
+  if (!res.hasBody) {
     throw new AttemptFailure(new ApiError('upstream_error', UPSTREAM_MESSAGES.unavailable), true, 'error',
       'Mistral answered without a body', { status: res.status });
   }
+  return new Attempt(call, wire, res);
+}
 
+class Attempt {
   // A reader loop around createParser: on Node 20 about 6x less CPU per reply than pipeThrough(TextDecoderStream)
   // + pipeThrough(EventSourceParserStream), which matters at thousands of replies a second.
-  const reader = res.body.getReader();
-  const decoder = new TextDecoder();
-  const events: { event: string | undefined; data: string }[] = [];
-  const parser = createParser({ onEvent: (e) => void events.push({ event: e.event, data: e.data }) });
-  const stream = wire.reader((msg, fields) => o.log.warn(msg, { request_id: call.opts.requestId, ...fields }));
-  const out: UpstreamYield[] = [];
-  call.cancelReader = () => void reader.cancel().catch(() => {});
-  let drained = false;
-  let ended = false;
-  let sawEvent = false;
-  try {
+  readonly #events: { event: string | undefined; data: string }[] = [];
+  readonly #parser = createParser({ onEvent: (e) => void this.#events.push({ event: e.event, data: e.data }) });
+  readonly #stream: ReturnType<WireFormat['reader']>;
+  /** Items of the last event, handed out from #outAt. */
+  readonly #out: UpstreamYield[] = [];
+  #outAt = 0;
+  #drained = false;
+  #ended = false;
+  #sawEvent = false;
+
+  constructor(
+    private readonly call: Call,
+    wire: WireFormat,
+    private readonly res: TransportResponse,
+  ) {
+    this.#stream = wire.reader((msg, fields) => call.o.log.warn(msg, { request_id: call.opts.requestId, ...fields }));
+    call.cancelReader = () => res.cancel();
+  }
+
+  /** The next item, or the result once the reply is complete. */
+  async next(): Promise<IteratorResult<UpstreamYield, UpstreamResult>> {
+    const { call, res } = this;
+    const events = this.#events;
     for (;;) {
+      if (this.#outAt < this.#out.length) {
+        const item = this.#out[this.#outAt++] as UpstreamYield;
+        call.yielded = true;
+        call.watch.pause();
+        return { done: false, value: item };
+      }
+      this.#out.length = 0;
+      this.#outAt = 0;
+      if (this.#ended) break;
       if (call.stopped) break; // checked here too: events may be queued while the consumer had the turn
       if (events.length === 0) {
-        if (drained) break;
+        if (this.#drained) break;
         call.watch.touch();
-        let next: ReadableStreamReadResult<Uint8Array>;
+        let next: string | null;
         try {
-          next = await reader.read();
+          next = await res.read();
         } catch (err) {
-          if (call.stopped || stream.result() !== null) break; // stopped: the caller throws; finished: keep the reply
+          if (call.stopped || this.#stream.result() !== null) break; // stopped: the caller throws; finished: keep the reply
           throw networkFailure(err, call);
         }
         if (call.stopped) break;
-        if (next.done) drained = true;
-        parser.feed(next.done ? decoder.decode() : decoder.decode(next.value, { stream: true }));
+        if (next === null) this.#drained = true;
+        else this.#parser.feed(next);
         continue;
       }
       const { event, data } = events.shift()!;
-      if (!sawEvent) {
-        sawEvent = true;
+      if (!this.#sawEvent) {
+        this.#sawEvent = true;
         call.watch.phase('idle');
       }
       try {
-        ended = stream.onEvent(event, data, out);
+        this.#ended = this.#stream.onEvent(event, data, this.#out);
       } catch (err) {
         if (!(err instanceof StreamError)) throw err;
         throw new AttemptFailure(new ApiError('upstream_error', UPSTREAM_MESSAGES.unavailable), false, 'error', err.logMsg,
-          redactFields(err.fields, o.apiKey));
+          redactFields(err.fields, call.o.apiKey));
       }
-      for (const item of out) {
-        call.yielded = true;
-        call.watch.pause();
-        yield item;
-      }
-      out.length = 0;
-      if (ended) break;
     }
-    const result = stream.result();
+    const result = this.#stream.result();
     // A time limit hit after the reply completed (waiting for usage or the end of the stream) still leaves a complete reply.
     const complete = result !== null && call.stopped !== 'caller';
     if (call.stopped && !complete) throw new Error('stopped'); // streamReply turns this into the stop's error
     if (result === null) {
-      throw new AttemptFailure(new ApiError('upstream_error', UPSTREAM_MESSAGES.cutOff), false, 'error', stream.cutMessage,
-        { sawEnd: ended });
+      throw new AttemptFailure(new ApiError('upstream_error', UPSTREAM_MESSAGES.cutOff), false, 'error', this.#stream.cutMessage,
+        { sawEnd: this.#ended });
     }
-    return result;
-  } finally {
-    call.cancelReader = undefined;
-    if (!drained) void reader.cancel().catch(() => {});
+    return { done: true, value: result };
+  }
+
+  /** Lets go of the answer: cancels it unless it was read to its end. */
+  close(): void {
+    this.call.cancelReader = undefined;
+    if (!this.#drained) this.res.cancel();
   }
 }
 
@@ -259,7 +299,7 @@ function networkFailure(err: unknown, call: Call): AttemptFailure {
     'Mistral could not be reached', { error: redact(message, call.o.apiKey) });
 }
 
-async function statusFailure(res: Response, call: Call): Promise<AttemptFailure> {
+async function statusFailure(res: TransportResponse, call: Call): Promise<AttemptFailure> {
   const status = res.status;
   const body = redact(await readCapped(res).catch(() => ''), call.o.apiKey);
   const fields = { status, detail: summarizeErrorBody(body), body: body.slice(0, 500) };
@@ -276,7 +316,7 @@ async function statusFailure(res: Response, call: Call): Promise<AttemptFailure>
       'Mistral does not know this agent (check the agent\'s mistral_agent_id)', { ...fields, mistral_agent_id: call.agentId });
   }
   if (status === 429) {
-    const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
+    const retryAfterMs = parseRetryAfter(res.header('retry-after'));
     const retryAfter = retryAfterMs === undefined ? undefined : Math.max(1, Math.ceil(retryAfterMs / 1000));
     return new AttemptFailure(new ApiError('rate_limited', UPSTREAM_MESSAGES.rateLimited, { retryAfter }), true, 'warn',
       'Mistral rate limit reached', fields, retryAfterMs);
@@ -285,28 +325,23 @@ async function statusFailure(res: Response, call: Call): Promise<AttemptFailure>
     return new AttemptFailure(new ApiError('upstream_error', UPSTREAM_MESSAGES.badRequest), false, 'error',
       'Mistral rejected the request', fields);
   }
-  const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
+  const retryAfterMs = parseRetryAfter(res.header('retry-after'));
   return new AttemptFailure(new ApiError('upstream_error', UPSTREAM_MESSAGES.unavailable), RETRY_STATUSES.has(status),
     'error', 'Mistral answered with an error', fields, retryAfterMs);
 }
 
-/** Reads at most ERROR_BODY_MAX bytes of an error body, then drops the rest. */
-async function readCapped(res: Response): Promise<string> {
-  if (!res.body) return '';
-  const reader = res.body.getReader();
-  const decoder = new TextDecoder();
+/** Reads at most ERROR_BODY_MAX characters of an error body, then drops the rest. */
+async function readCapped(res: TransportResponse): Promise<string> {
   let text = '';
-  let bytes = 0;
   try {
-    while (bytes < ERROR_BODY_MAX) {
-      const { value, done } = await reader.read();
-      if (done) return text + decoder.decode();
-      bytes += value.byteLength;
-      text += decoder.decode(value, { stream: true });
+    while (text.length < ERROR_BODY_MAX) {
+      const chunk = await res.read();
+      if (chunk === null) return text;
+      text += chunk;
     }
     return text.slice(0, ERROR_BODY_MAX);
   } finally {
-    void reader.cancel().catch(() => {});
+    res.cancel();
   }
 }
 
