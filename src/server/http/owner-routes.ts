@@ -7,7 +7,7 @@
 import { Hono, type Context } from 'hono';
 import type { Config } from '../config.ts';
 import { ApiError } from '../errors.ts';
-import { generateApiKey } from '../keys.ts';
+import { generateApiKey, generateIdentitySecret } from '../keys.ts';
 import type { Logger } from '../log.ts';
 import type { OwnerApi } from '../owner/owner-api.ts';
 import { OwnerStoreError, type OwnerFunction, type OwnerFunctions } from '../owner/owner-store.ts';
@@ -25,6 +25,7 @@ import {
 import { chatBodyLimit } from './body-limit.ts';
 import { resolveClientIp } from './client-ip.ts';
 import type { AppEnv } from './env.ts';
+import { parseJsonText } from './validate.ts';
 import { describeError, storeCall } from './store-call.ts';
 
 export interface OwnerRoutesDeps {
@@ -41,23 +42,10 @@ type OwnerEnv = { Variables: AppEnv['Variables'] & { owner: OwnerIdentity } };
 /** Owner bodies are small; `instructions` is the long one. */
 const OWNER_BODY_BYTES = 256 * 1024;
 
-/** 32 random bytes, base64url: an HS256 identity secret (00004's check: 32–512 visible characters). */
-function newIdentitySecret(): string {
-  const bytes = new Uint8Array(32);
-  crypto.getRandomValues(bytes);
-  let binary = '';
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-
+/** The body as JSON; an empty body is an empty object (a PATCH that changes nothing). */
 async function jsonBody(c: Context): Promise<unknown> {
   const text = await c.req.text();
-  if (text.trim() === '') return {};
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw new ApiError('invalid_request', 'the body must be valid JSON');
-  }
+  return text.trim() === '' ? {} : parseJsonText(text);
 }
 
 const notFound = (what: string, id: string) => new ApiError('not_found', `No ${what} with id ${id}.`);
@@ -166,7 +154,7 @@ export function ownerRoutes(deps: OwnerRoutesDeps): Hono<OwnerEnv> {
 
   app.post('/agents/:id/identity-secret', async (c) => {
     const id = parseId(c.req.param('id'), 'agent');
-    const answer = await call(c, 'owner_new_identity_secret', { p_agent_id: id, p_secret: newIdentitySecret() });
+    const answer = await call(c, 'owner_new_identity_secret', { p_agent_id: id, p_secret: generateIdentitySecret() });
     if (!answer) throw notFound('agent', id);
     return c.json(answer as object);
   });

@@ -94,12 +94,22 @@ export function chatBodySchema(limits: { messageChars: number }) {
   );
 }
 
-function toApiError(error: z.ZodError): ApiError {
+/** A zod failure as our 400: its first issue's message, the top-level field it names (an unknown field's own name). */
+export function toApiError(error: z.ZodError): ApiError {
   const issue = error.issues[0];
-  const field = issue?.path[0];
+  const field = issue?.code === 'unrecognized_keys' ? issue.keys[0] : issue?.path[0];
   return new ApiError('invalid_request', issue?.message ?? 'invalid request', {
     field: typeof field === 'string' ? field : undefined,
   });
+}
+
+/** A request body's text as JSON; 400 `invalid_request` when it is not JSON. */
+export function parseJsonText(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new ApiError('invalid_request', 'the body must be valid JSON');
+  }
 }
 
 // Building a zod schema costs ~100 µs plus JIT work (zod compiles a fast path per schema object): once per
@@ -117,13 +127,7 @@ function cachedChatBodySchema(messageChars: number): ReturnType<typeof chatBodyS
 
 /** Parses the raw body text of `POST /v1/chat`; throws ApiError 400 naming the field. */
 export function parseChatBody(text: string, limits: { messageChars: number }): ChatInput {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new ApiError('invalid_request', 'the body must be valid JSON');
-  }
-  const parsed = cachedChatBodySchema(limits.messageChars).safeParse(json);
+  const parsed = cachedChatBodySchema(limits.messageChars).safeParse(parseJsonText(text));
   if (!parsed.success) throw toApiError(parsed.error);
   const { session_id, visitor_id, message, metadata } = parsed.data;
   return {
@@ -192,25 +196,14 @@ const feedbackSchema = z.strictObject(
 
 /** Parses the body of `POST /v1/messages/{id}/feedback`; throws ApiError 400 naming the field. */
 export function parseFeedbackBody(text: string): FeedbackInputBody {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new ApiError('invalid_request', 'the body must be valid JSON');
-  }
-  const parsed = feedbackSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    if (issue?.code === 'unrecognized_keys') {
-      throw new ApiError('invalid_request', issue.message, { field: issue.keys[0] });
-    }
-    throw toApiError(parsed.error);
-  }
+  const parsed = feedbackSchema.safeParse(parseJsonText(text));
+  if (!parsed.success) throw toApiError(parsed.error);
   const comment = parsed.data.comment?.trim() ? parsed.data.comment : null;
   return { sessionId: parsed.data.session_id, rating: parsed.data.rating, comment };
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** A uuid as PostgreSQL writes it (either case). */
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A message id in a URL path: anything but a uuid cannot name a message (404, as an unknown one). */
 export function isMessageId(raw: string): boolean {

@@ -7,10 +7,9 @@
 import { z } from 'zod';
 import { ApiError } from '../errors.ts';
 import { isValidOriginEntry } from '../http/origin.ts';
-import { hasBadText } from '../http/validate.ts';
+import { hasBadText, toApiError, UUID } from '../http/validate.ts';
 
 const INT_MAX = 2_147_483_647;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** 00004's check on agents.mistral_agent_id. */
 const MISTRAL_AGENT_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,254}$/;
 
@@ -81,13 +80,6 @@ const updateSchema = z.strictObject(
   { error: (iss) => (iss.code === 'unrecognized_keys' ? `${iss.keys[0]} is not a field an owner may set` : 'the body must be a JSON object') },
 );
 const createSchema = updateSchema.extend({ name: FIELDS.name });
-
-function toApiError(error: z.ZodError): ApiError {
-  const issue = error.issues[0];
-  let field = issue?.path[0];
-  if (issue?.code === 'unrecognized_keys') field = issue.keys[0];
-  return new ApiError('invalid_request', issue?.message ?? 'invalid request', { field: typeof field === 'string' ? field : undefined });
-}
 
 function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   const parsed = schema.safeParse(body);
