@@ -4,7 +4,7 @@
  * Runtime-neutral (fetch only): this is the adapter the Supabase Edge Function uses.
  * Errors (network, PostgREST, SQL) are thrown; the app answers 503 `unavailable`.
  */
-import { createClient, type SupabaseClient, type SupabaseClientOptions } from '@supabase/supabase-js';
+import type { SupabaseClient } from '@supabase/supabase-js';
 import type { ConversationSummary, StoredMessage } from '../../protocol.ts';
 import {
   toAgentPublic,
@@ -15,6 +15,7 @@ import {
   type BeginTurnRow,
   type VisitorHistoryRow,
 } from './sql-store.ts';
+import { createServerClient } from './supabase-client.ts';
 import type { AgentPublic, BeginTurnInput, BeginTurnResult, EndTurnInput, FeedbackInput, Store, VisitorHistory } from './store.ts';
 
 export interface SupabaseStoreOptions {
@@ -40,26 +41,12 @@ export class SupabaseRpcError extends Error {
 // index lookup that proves PostgREST, the database and the grants all answer.
 const PING_KEY = 'mac_ping!';
 
-// supabase-js builds a Realtime client eagerly and, on Node 20 (no global WebSocket), throws while doing
-// so unless a transport is given. We never open a channel: hand it one that refuses to connect.
-class NoRealtime {
-  constructor() {
-    throw new Error('mistral-agent-chat does not use Supabase Realtime');
-  }
-}
-type RealtimeTransport = NonNullable<NonNullable<SupabaseClientOptions<'public'>['realtime']>['transport']>;
-
 export class SupabaseStore implements Store {
   readonly kind = 'supabase' as const;
   readonly #client: SupabaseClient;
 
   constructor(opts: SupabaseStoreOptions) {
-    this.#client = createClient(opts.url, opts.key, {
-      // A server holding a secret key: no user session to keep or refresh.
-      auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
-      realtime: { transport: NoRealtime as unknown as RealtimeTransport },
-      ...(opts.fetch ? { global: { fetch: opts.fetch } } : {}),
-    });
+    this.#client = createServerClient(opts.url, opts.key, opts.fetch ? { fetch: opts.fetch } : {});
   }
 
   async #rpc<T>(fn: string, args: Record<string, unknown>): Promise<T> {
