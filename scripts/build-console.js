@@ -11,47 +11,14 @@
 //   dist/console-stats.json                   bytes per module per chunk, for scripts/size.js (not served)
 // The live preview loads the widget from the server's /widget.js at run time: nothing of the widget is bundled.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { basename, join, relative } from 'node:path';
-import { gzipSync } from 'node:zlib';
-import { build, minifySync } from 'vite';
+import { join } from 'node:path';
+import { build } from 'vite';
+import { statsPlugin } from './stats-plugin.js';
 
 /** What the page's entry is called in dist/console/assets/ (hashed: the page names it). */
 export const PAGE_ENTRY = /^console\/assets\/mistral-agent-console-[\w-]+\.js$/;
 /** The element package's runtime dependencies: a bundler resolves them itself. */
 const EXTERNAL = [/^lit(\/|$)/, /^@lit\//, /^lit-html(\/|$)/, /^lit-element(\/|$)/, /^marked$/, /^dompurify$/];
-
-/** Records what each chunk holds and loads (the shape of scripts/build.js's dist/stats.json). */
-function stats(root, into) {
-  const weigh = (id, code) => {
-    try {
-      return gzipSync(minifySync(id, code).code, { level: 9 }).length;
-    } catch {
-      return gzipSync(code, { level: 9 }).length;
-    }
-  };
-  return {
-    name: 'mac-console-stats',
-    generateBundle(_options, bundle) {
-      for (const out of Object.values(bundle)) {
-        if (out.type !== 'chunk') continue;
-        const modules = {};
-        for (const [id, m] of Object.entries(out.modules)) {
-          if (m.renderedLength === 0) continue;
-          const name = relative(root, id.replace(/^\0/, '')).replaceAll('\\', '/');
-          modules[name] = { rendered: m.renderedLength, min_gz: m.code ? weigh(`${basename(id)}.js`, m.code) : 0 };
-        }
-        into[out.fileName] = {
-          build: 'console',
-          isEntry: out.isEntry,
-          isDynamicEntry: out.isDynamicEntry,
-          imports: out.imports,
-          dynamicImports: out.dynamicImports.filter((f) => f !== out.fileName),
-          modules,
-        };
-      }
-    },
-  };
-}
 
 const config = (root, dist, target, plugins, { minify, external, output }) => ({
   configFile: false,
@@ -76,7 +43,7 @@ export async function buildConsole({ root, dist, target }) {
   const recorded = {};
   // The page: one self-contained ES module and its lazy chunks, minified, under dist/console/assets/.
   const page = await build(
-    config(root, dist, target, [stats(root, recorded)], {
+    config(root, dist, target, [statsPlugin(root, 'console', recorded)], {
       minify: 'oxc',
       output: {
         minify: true,
@@ -98,7 +65,7 @@ export async function buildConsole({ root, dist, target }) {
   // dist/index.js: it carries uPlot and Supabase Auth, which the element package does not depend on, and the front
   // end's install stays within its 6 MiB (test/node/packages.test.ts); the readable source is src/console/.
   await build(
-    config(root, dist, target, [stats(root, recorded)], {
+    config(root, dist, target, [statsPlugin(root, 'console', recorded)], {
       minify: 'oxc',
       external: EXTERNAL,
       output: { minify: true, comments: false, entryFileNames: 'console.js', chunkFileNames: 'chunks/console-[name]-[hash].js' },

@@ -18,11 +18,12 @@
 //                                         here, sent as they are by serveStatic({ precompressed: true })
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
-import { build, minifySync } from 'vite';
+import { build } from 'vite';
 import { minifyLiteralsPlugin } from './minify-literals.js';
+import { statsPlugin } from './stats-plugin.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
@@ -34,42 +35,6 @@ const dist = join(root, 'dist');
 const TARGET = process.env.MAC_TARGET ? process.env.MAC_TARGET.split(',') : ['chrome105', 'edge105', 'firefox121', 'safari16.4'];
 /** Runtime dependencies a bundler resolves itself in the library build. */
 const EXTERNAL = [/^lit(\/|$)/, /^@lit\//, /^lit-html(\/|$)/, /^lit-element(\/|$)/, /^marked$/, /^dompurify$/, /^eventsource-parser(\/|$)/];
-
-/**
- * Records what each output chunk contains and loads, for scripts/size.js. Per module: rendered bytes
- * and the gzip size of that module minified alone (the weight size.js uses to share out a chunk's size).
- */
-function statsPlugin(build, stats) {
-  const weigh = (id, code) => {
-    try {
-      return gzipSync(minifySync(id, code).code, { level: 9 }).length;
-    } catch {
-      return gzipSync(code, { level: 9 }).length;
-    }
-  };
-  return {
-    name: 'mac-stats',
-    generateBundle(_options, bundle) {
-      for (const out of Object.values(bundle)) {
-        if (out.type !== 'chunk') continue;
-        const modules = {};
-        for (const [id, m] of Object.entries(out.modules)) {
-          if (m.renderedLength === 0) continue;
-          const name = relative(root, id.replace(/^\0/, '')).replaceAll('\\', '/');
-          modules[name] = { rendered: m.renderedLength, min_gz: m.code ? weigh(`${basename(id)}.js`, m.code) : 0 };
-        }
-        stats[out.fileName] = {
-          build,
-          isEntry: out.isEntry,
-          isDynamicEntry: out.isDynamicEntry,
-          imports: out.imports,
-          dynamicImports: out.dynamicImports.filter((f) => f !== out.fileName),
-          modules,
-        };
-      }
-    },
-  };
-}
 
 /** An `import()` of the module `source` becomes an import of `./fileName`, built separately next to it. */
 function lazyChunk(source, fileName) {
@@ -98,7 +63,7 @@ function config(name, stats, { entry, formats, fileName, globalName, minify = 'o
     logLevel: 'warn',
     publicDir: false,
     define,
-    plugins: [minifyLiteralsPlugin(), ...plugins, statsPlugin(name, stats)],
+    plugins: [minifyLiteralsPlugin(), ...plugins, statsPlugin(root, name, stats)],
     build: {
       outDir: dist,
       emptyOutDir: false,
