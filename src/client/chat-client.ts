@@ -106,10 +106,6 @@ export class ChatClient {
     return { name: body.name, role: body.role };
   }
 
-  async history(sessionId: string, limit?: number, signal?: AbortSignal): Promise<StoredMessage[]> {
-    return (await this.session(sessionId, limit, signal)).messages;
-  }
-
   /** The stored history and whether a reply is being produced right now (`pending`). */
   async session(sessionId: string, limit?: number, signal?: AbortSignal): Promise<Required<HistoryResponse>> {
     const query = limit === undefined ? '' : `?limit=${encodeURIComponent(String(limit))}`;

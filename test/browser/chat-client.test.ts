@@ -308,14 +308,14 @@ describe('ChatClient', () => {
         { id: '2', role: 'assistant', content: 'Hello', created_at: '2025-01-01T00:00:01Z' },
       ];
       const { fetch, calls } = stubFetch(() => Response.json({ messages }));
-      const got = await new ChatClient({ endpoint: 'https://p.example', apiKey: 'k', fetch }).history('a/b c', 50);
-      expect(got).to.deep.equal(messages);
+      const got = await new ChatClient({ endpoint: 'https://p.example', apiKey: 'k', fetch }).session('a/b c', 50);
+      expect(got.messages).to.deep.equal(messages);
       expect(calls[0]?.url).to.equal('https://p.example/v1/sessions/a%2Fb%20c/messages?limit=50');
     });
 
     it('rejects history with an unexpected shape as a bad response', async () => {
       const { fetch } = stubFetch(() => Response.json({ messages: [{ id: 1 }] }));
-      const err = await rejection(new ChatClient({ endpoint: 'http://x', apiKey: 'k', fetch }).history('session_1'));
+      const err = await rejection(new ChatClient({ endpoint: 'http://x', apiKey: 'k', fetch }).session('session_1'));
       expect(err.code).to.equal('bad_response');
     });
 
